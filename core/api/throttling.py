@@ -1,0 +1,56 @@
+"""Throttles: per principal (user or API key) and per workspace, on the shared cache (Redis in services mode)."""
+
+from rest_framework.throttling import SimpleRateThrottle
+
+
+def principal_ident(request) -> str | None:
+    api_key = getattr(request.user, "api_key", None)
+    if api_key is not None:
+        return f"key:{api_key.pk}"
+    if request.user and request.user.is_authenticated:
+        return f"user:{request.user.pk}"
+    return None
+
+
+class UserRateThrottle(SimpleRateThrottle):
+    scope = "user"
+
+    def get_cache_key(self, request, view):
+        ident = principal_ident(request) or f"ip:{self.get_ident(request)}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class WorkspaceRateThrottle(SimpleRateThrottle):
+    """Caps one tenant's total traffic, whoever sends it, so a noisy workspace can't starve others."""
+
+    scope = "workspace"
+
+    def get_cache_key(self, request, view):
+        access = getattr(view, "resolved_workspace_access", None)
+        if access is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": access.workspace.pk}
+
+
+class AuthIpThrottle(SimpleRateThrottle):
+    """Login, register and token endpoints: attempts per client address."""
+
+    scope = "auth_ip"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class AuthAccountThrottle(SimpleRateThrottle):
+    """Login, register and token endpoints: attempts per account, whichever address they come from."""
+
+    scope = "auth_account"
+
+    def get_cache_key(self, request, view):
+        email = request.data.get("email") if hasattr(request.data, "get") else None
+        if not isinstance(email, str) or not email.strip():
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": email.strip().lower()}
+
+
+AUTH_THROTTLES = [AuthIpThrottle, AuthAccountThrottle]

@@ -1,0 +1,90 @@
+"""Delivering events to handlers: each handler at most once per event, retried with backoff."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Min, Q
+from django.utils import timezone
+
+from core.events.emit import enqueue_dispatch
+from core.events.registry import Handler, handlers_for
+from core.logging import get_logger
+from core.models import DeliveryStatus, Event, EventDelivery
+
+log = get_logger(__name__)
+
+
+def backoff(attempts: int) -> timedelta:
+    """10 s, 20 s, 40 s … capped at an hour."""
+    return timedelta(seconds=min(10 * 2 ** (attempts - 1), 3600))
+
+
+def _run_one(event: Event, name: str, func: Handler) -> None:
+    # The delivery row is locked (SKIP LOCKED: a concurrent worker moves on rather than waits) and
+    # its outcome is committed together with the handler's own writes, so a success is recorded
+    # exactly when the handler's effects are, and a second worker never runs it again.
+    with transaction.atomic():
+        delivery = (
+            EventDelivery.objects.select_for_update(skip_locked=True)
+            .filter(event=event, handler=name, status=DeliveryStatus.PENDING)
+            .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=timezone.now()))
+            .first()
+        )
+        if delivery is None:
+            return
+        delivery.attempts += 1
+        try:
+            with transaction.atomic():
+                func(event)
+        except Exception as exc:  # noqa: BLE001 — a handler's failure is recorded, not raised
+            delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if delivery.attempts >= settings.EVENTS_MAX_ATTEMPTS:
+                delivery.status = DeliveryStatus.FAILED
+                delivery.completed_at = timezone.now()
+                log.error("event_handler_gave_up", event_id=event.pk, handler=name, attempts=delivery.attempts)
+            else:
+                delivery.next_attempt_at = timezone.now() + backoff(delivery.attempts)
+                log.warning("event_handler_failed", event_id=event.pk, handler=name, attempts=delivery.attempts)
+        else:
+            delivery.status = DeliveryStatus.SUCCEEDED
+            delivery.completed_at = timezone.now()
+            delivery.last_error = ""
+        delivery.save()
+
+
+def process_event(event_id: int) -> None:
+    event = Event.objects.filter(pk=event_id, dispatched_at__isnull=True).first()
+    if event is None:
+        return
+    handlers = handlers_for(event.type)
+    EventDelivery.objects.bulk_create(
+        [EventDelivery(event=event, handler=name) for name in handlers], ignore_conflicts=True
+    )
+    for name, func in handlers.items():
+        _run_one(event, name, func)
+
+    pending = EventDelivery.objects.filter(event=event, status=DeliveryStatus.PENDING)
+    if not pending.exists():
+        Event.objects.filter(pk=event.pk).update(dispatched_at=timezone.now(), next_attempt_at=None)
+        return
+    next_due = pending.aggregate(due=Min("next_attempt_at"))["due"]
+    # Retries ride on the sweeper, which runs more often than the shortest backoff is long.
+    Event.objects.filter(pk=event.pk).update(next_attempt_at=next_due)
+
+
+def sweep_events() -> int:
+    """Re-enqueue events the after-commit dispatch missed (broker down, process killed) or that are
+    due for a retry. Returns how many were enqueued."""
+    now = timezone.now()
+    grace = now - timedelta(seconds=settings.EVENTS_SWEEP_GRACE_SECONDS)
+    due = (
+        Event.objects.filter(dispatched_at__isnull=True)
+        .filter(Q(next_attempt_at__isnull=True, created_at__lte=grace) | Q(next_attempt_at__lte=now))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[: settings.EVENTS_SWEEP_BATCH]
+    )
+    enqueued = sum(enqueue_dispatch(pk) for pk in due)
+    if enqueued:
+        log.info("events_swept", enqueued=enqueued)
+    return enqueued

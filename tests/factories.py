@@ -1,0 +1,95 @@
+"""factory_boy factories. TENANT_FACTORIES maps each tenant model to a factory that builds one row
+in a given workspace; the tenant-isolation test uses it for every API route."""
+
+import factory
+from django.utils import timezone
+
+from accounts.authentication import generate_api_key, hash_secret
+from accounts.models import ApiKey, AuditAction, AuditEvent, Invitation, Membership, User, Workspace
+from accounts.roles import Role
+
+DEFAULT_PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    name = factory.Faker("name")
+    password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class WorkspaceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Workspace
+
+    name = factory.Sequence(lambda n: f"Workspace {n}")
+    slug = factory.Sequence(lambda n: f"workspace-{n}")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.EDITOR
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Invitation
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@example.com")
+    role = Role.EDITOR
+    token_hash = factory.Sequence(lambda n: hash_secret(f"token-{n}"))
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timezone.timedelta(days=7))
+
+
+class ApiKeyFactory(factory.django.DjangoModelFactory):
+    """Build with ApiKeyFactory(...); the usable key is on `.key` after creation."""
+
+    class Meta:
+        model = ApiKey
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"Key {n}")
+    role = Role.EDITOR
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        prefix, key = generate_api_key()
+        obj = super()._create(model_class, *args, prefix=prefix, key_hash=hash_secret(key), **kwargs)
+        obj.key = key
+        return obj
+
+
+class AuditEventFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AuditEvent
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    action = AuditAction.WORKSPACE_UPDATED
+    actor_email = "someone@example.com"
+
+
+def membership_in(workspace: Workspace) -> Membership:
+    # A second member, so the owner row is never the object under attack.
+    return MembershipFactory(workspace=workspace, role=Role.VIEWER)
+
+
+TENANT_FACTORIES = {
+    Workspace: lambda workspace: workspace,
+    Membership: membership_in,
+    Invitation: lambda workspace: InvitationFactory(workspace=workspace),
+    ApiKey: lambda workspace: ApiKeyFactory(workspace=workspace),
+    AuditEvent: lambda workspace: AuditEventFactory(workspace=workspace),
+}
