@@ -1,0 +1,48 @@
+"""Demo data for a newcomer's first look. Safe to run again: it only adds what is missing."""
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from accounts import services
+from accounts.models import Membership, User, Workspace
+from accounts.roles import Role
+
+TEAM = [
+    ("maya@siteflow.local", "Maya Chen", Role.ADMIN),
+    ("leo@siteflow.local", "Leo Martin", Role.EDITOR),
+    ("sam@siteflow.local", "Sam Okafor", Role.VIEWER),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo workspace and its users (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--force", action="store_true", help="Allow running with DJANGO_ENV=production.")
+
+    @transaction.atomic
+    def handle(self, *args, force: bool = False, **options):
+        if settings.PRODUCTION and not force:
+            raise CommandError("Refusing to seed demo users in production; pass --force if you mean it.")
+        demo = self._user(settings.DEMO_EMAIL, "Demo Marketer", staff=True)
+        workspace = Workspace.objects.filter(memberships__user=demo, memberships__role=Role.OWNER).first()
+        if workspace is None:
+            workspace = services.workspace_create(owner=demo, name="Acme Marketing")
+        for email, name, role in TEAM:
+            user = self._user(email, name)
+            Membership.objects.get_or_create(workspace=workspace, user=user, defaults={"role": role})
+            if user.default_workspace_id is None:
+                user.default_workspace = workspace
+                user.save(update_fields=["default_workspace"])
+        self.stdout.write(f"Demo workspace '{workspace.name}' ready; log in as {settings.DEMO_EMAIL}.")
+
+    def _user(self, email: str, name: str, staff: bool = False) -> User:
+        user = User.objects.filter(email=email).first()
+        if user is None:
+            user = User.objects.create_user(
+                email, settings.DEMO_PASSWORD, name=name, is_staff=staff, is_superuser=staff
+            )
+        EmailAddress.objects.get_or_create(user=user, email=email, defaults={"primary": True, "verified": True})
+        return user
