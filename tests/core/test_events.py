@@ -86,10 +86,13 @@ def test_event_emitted_in_rolled_back_transaction_is_never_dispatched(
     eager, workspace, handlers, django_capture_on_commit_callbacks
 ):
     recorder = handlers("test.happened", Recorder())
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            emit(workspace=workspace, type="test.happened", payload={})
-            raise RuntimeError("the caller's work failed")
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        emit(workspace=workspace, type="test.happened", payload={})
+        raise RuntimeError("the caller's work failed")
     assert callbacks == []
     assert not Event.objects.exists()
     with later(3600):
@@ -176,11 +179,7 @@ def test_handler_is_never_run_twice_for_one_event(eager, workspace, handlers):
 
 def test_a_failing_handler_does_not_rerun_its_successful_sibling(eager, workspace, handlers):
     good = handlers("test.happened", Recorder())
-
-    def flaky(event, _state=Recorder(fail_times=1)):
-        _state(event)
-
-    handlers("test.happened", flaky)
+    handlers("test.happened", Recorder(fail_times=1))
     event = emit(workspace=workspace, type="test.happened", payload={})
     dispatch.process_event(event.pk)
     with later(60):
