@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "channels",
     "anymail",
@@ -222,6 +223,8 @@ REST_FRAMEWORK = {
         "auth_account": env.str("THROTTLE_AUTH_ACCOUNT", default="10/min"),
     },
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
+    # How many proxies sit in front; only then is X-Forwarded-For trusted for per-address throttles.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
@@ -230,6 +233,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Website builder wired to marketing automation.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI served from our own static files, not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {
