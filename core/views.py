@@ -1,12 +1,138 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
+"""The dashboard's overview and the product sections that are still to come."""
+
+from dataclasses import dataclass
+
+from allauth.account.models import EmailAddress
+from django.http import Http404
+from django.urls import reverse
+
+from accounts import selectors
+from accounts.roles import Perm
+from accounts.views import dashboard_view, render_page
+
+RECENT_EVENTS = 6
 
 
-@login_required
-def home(request):
-    return render(request, "dashboard/home.html")
+@dataclass(frozen=True)
+class Section:
+    slug: str
+    title: str
+    description: str
+    plans: tuple[str, ...]
 
 
-@login_required
-def section(request, section: str):
-    return render(request, "dashboard/section.html", {"section": section})
+SECTIONS = {
+    section.slug: section
+    for section in (
+        Section(
+            "sites",
+            "Sites",
+            "Build landing pages and websites whose forms and buttons feed your contacts and workflows.",
+            ("Drag-and-drop page builder", "Custom domains with automatic HTTPS", "Forms that create contacts"),
+        ),
+        Section(
+            "contacts",
+            "Contacts",
+            "Everyone who filled in a form, opened a campaign or visited your sites, with their full history.",
+            ("Profiles with activity timelines", "Tags and segments", "CSV import and export"),
+        ),
+        Section(
+            "campaigns",
+            "Campaigns",
+            "Send email campaigns to segments of your contacts and see what they did next.",
+            ("Email editor with your site's styles", "Scheduled and A/B tested sends", "Opens, clicks and conversions"),
+        ),
+        Section(
+            "workflows",
+            "Workflows",
+            "Automate follow-ups: when something happens on a site, do something for that contact.",
+            ("Triggers from forms, visits and campaigns", "Delays, branches and conditions", "Webhooks and API steps"),
+        ),
+        Section(
+            "analytics",
+            "Analytics",
+            "Traffic, conversions and campaign results across all your sites, in one place.",
+            ("Privacy-friendly visitor stats", "Funnels from first visit to customer", "Campaign attribution"),
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    title: str
+    description: str
+    done: bool
+    url: str | None = None
+    action: str = ""
+
+
+def _checklist(request, access, *, member_count: int, pending_invitations: int, api_key_count: int):
+    """The getting-started steps; a step this role can't take is listed without a link."""
+
+    def link(perm: Perm, name: str) -> str | None:
+        return reverse(name) if access.can(perm) else None
+
+    verified = EmailAddress.objects.filter(user=request.user, verified=True).exists()
+    return [
+        ChecklistItem("Create your workspace", f"{access.workspace.name} is ready for your team.", done=True),
+        ChecklistItem(
+            "Verify your email address",
+            "So invitations, password resets and reports reach you.",
+            done=verified,
+            url=reverse("account_email"),
+            action="Manage email",
+        ),
+        ChecklistItem(
+            "Invite your team",
+            "Editors build pages and campaigns; viewers follow along.",
+            done=member_count > 1 or pending_invitations > 0,
+            url=link(Perm.MANAGE_MEMBERS, "dashboard:settings-members"),
+            action="Invite people",
+        ),
+        ChecklistItem(
+            "Connect an integration",
+            "Create an API key for your CRM, Zapier or your own code.",
+            done=api_key_count > 0,
+            url=link(Perm.MANAGE_API_KEYS, "dashboard:settings-api-keys"),
+            action="Create an API key",
+        ),
+        ChecklistItem(
+            "Build your first site",
+            "Pages, forms and workflows arrive soon.",
+            done=False,
+            url=reverse("dashboard:sites"),
+            action="Preview",
+        ),
+    ]
+
+
+@dashboard_view(Perm.READ)
+def home(request, access):
+    workspace = access.workspace
+    member_count = selectors.member_list(workspace=workspace).count()
+    pending_invitations = selectors.invitation_list(workspace=workspace).pending().count()
+    api_key_count = selectors.api_key_list(workspace=workspace).active().count()
+    checklist = _checklist(
+        request, access, member_count=member_count, pending_invitations=pending_invitations, api_key_count=api_key_count
+    )
+    recent_events = None
+    if access.can(Perm.READ_AUDIT_LOG):
+        recent_events = list(selectors.audit_event_list(workspace=workspace)[:RECENT_EVENTS])
+    context = {
+        "member_count": member_count,
+        "pending_invitations": pending_invitations,
+        "api_key_count": api_key_count,
+        "checklist": checklist,
+        "checklist_done": sum(item.done for item in checklist),
+        "recent_events": recent_events,
+        "sections": SECTIONS.values(),
+    }
+    return render_page(request, access, "dashboard/home.html", context)
+
+
+@dashboard_view(Perm.READ)
+def section(request, access, section: str):
+    if section not in SECTIONS:
+        raise Http404("No such section.")
+    return render_page(request, access, "dashboard/section.html", {"section": SECTIONS[section]})
