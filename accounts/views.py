@@ -19,7 +19,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
-from accounts.authentication import hash_secret
 from accounts.forms import (
     ApiKeyForm,
     AuditLogFilterForm,
@@ -29,7 +28,7 @@ from accounts.forms import (
     grantable_role_choices,
 )
 from accounts.middleware import SESSION_KEY
-from accounts.models import Invitation, Workspace, normalize_email
+from accounts.models import Workspace, normalize_email
 from accounts.roles import Perm
 from accounts.selectors import WorkspaceAccess
 
@@ -118,10 +117,7 @@ def run_action(request: HttpRequest, action: Callable[[], object], success: str)
 
 def _switch_to(request: HttpRequest, workspace: Workspace) -> None:
     request.session[SESSION_KEY] = workspace.pk
-    user = request.user
-    if user.default_workspace_id != workspace.pk:
-        user.default_workspace = workspace
-        user.save(update_fields=["default_workspace"])
+    services.user_default_workspace_set(user=request.user, workspace=workspace)
 
 
 # --- Settings: general -----------------------------------------------------------------------------
@@ -367,9 +363,7 @@ def workspace_switch(request, pk: int):
 @login_required
 @require_http_methods(["GET", "POST"])
 def invitation_accept(request, token: str):
-    invitation = (
-        Invitation.objects.select_related("workspace", "invited_by").filter(token_hash=hash_secret(token)).first()
-    )
+    invitation = selectors.invitation_by_token(token=token)
     error = None
     if request.method == "POST" and invitation is not None:
         try:
