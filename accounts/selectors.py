@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from rest_framework.exceptions import NotFound
 
-from accounts.authentication import ApiKeyUser
+from accounts.authentication import ApiKeyUser, hash_secret
 from accounts.models import ApiKey, AuditEvent, Invitation, Membership, User, Workspace
 from accounts.roles import Perm, Role, can
 
@@ -22,9 +22,16 @@ class WorkspaceAccess:
         return can(self.role, perm)
 
 
+_MAX_ID = 2**63 - 1
+
+
 def _workspace_filter(ref: str | int) -> dict:
     ref = str(ref).strip()
-    return {"workspace_id": int(ref)} if ref.isdigit() else {"workspace__slug": ref}
+    # ASCII digits only ("²".isdigit() is true but int() refuses it), and within a BIGINT, so a
+    # strange X-Workspace or URL id is a plain 404 rather than a database error.
+    if ref.isascii() and ref.isdigit():
+        return {"workspace_id": int(ref)} if int(ref) <= _MAX_ID else {"pk__in": []}
+    return {"workspace__slug": ref}
 
 
 def workspace_access_resolve(*, user, workspace_ref: str | int | None = None) -> WorkspaceAccess:
@@ -72,3 +79,7 @@ def api_key_list(*, workspace: Workspace) -> QuerySet[ApiKey]:
 
 def audit_event_list(*, workspace: Workspace) -> QuerySet[AuditEvent]:
     return AuditEvent.objects.for_workspace(workspace).select_related("actor", "api_key")
+
+
+def invitation_by_token(*, token: str) -> Invitation | None:
+    return Invitation.objects.select_related("workspace", "invited_by").filter(token_hash=hash_secret(token)).first()

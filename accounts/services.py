@@ -236,12 +236,12 @@ def ownership_transfer(*, workspace: Workspace, actor: User, to_user_id: int, ip
     memberships = Membership.objects.select_for_update().for_workspace(workspace)
     current = memberships.filter(role=Role.OWNER).first()
     if current is None or current.user_id != actor.pk:
-        raise ValidationError({"user": "Only the owner can transfer ownership."})
+        raise ValidationError({"user_id": "Only the owner can transfer ownership."})
     target = memberships.filter(user_id=to_user_id).first()
     if target is None:
-        raise ValidationError({"user": "The new owner must already be a member of this workspace."})
+        raise ValidationError({"user_id": "The new owner must already be a member of this workspace."})
     if target.pk == current.pk:
-        raise ValidationError({"user": "You already own this workspace."})
+        raise ValidationError({"user_id": "You already own this workspace."})
     # Demote first: the one-owner constraint holds at every statement.
     current.role = Role.ADMIN
     current.save(update_fields=["role"])
@@ -388,3 +388,11 @@ def api_key_revoke(*, api_key: ApiKey, actor: Actor, ip: str | None = None) -> A
             workspace=api_key.workspace, action=AuditAction.API_KEY_REVOKED, actor=actor, target=api_key, ip=ip
         )
     return api_key
+
+
+def user_default_workspace_set(*, user: User, workspace: Workspace) -> User:
+    """The workspace the dashboard and the API open in when none is named."""
+    if user.default_workspace_id != workspace.pk:
+        user.default_workspace = workspace
+        user.save(update_fields=["default_workspace"])
+    return user

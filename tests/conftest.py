@@ -1,11 +1,13 @@
 import os
+from contextlib import contextmanager
 
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
+from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.roles import Role
-from tests.factories import MembershipFactory, UserFactory, WorkspaceFactory
+from tests.factories import ApiKeyFactory, MembershipFactory, UserFactory, WorkspaceFactory
 
 SERVICES = os.environ.get("DATABASE_URL", "").startswith("postgres") and bool(os.environ.get("REDIS_URL"))
 
@@ -25,6 +27,12 @@ def _isolated_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Hashing with the production hasher costs a good part of a second per user; tests make many."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -61,3 +69,96 @@ def owner(make_member) -> Member:
 @pytest.fixture
 def user(db):
     return UserFactory()
+
+
+class KeyHolder:
+    """An API key of a workspace, and an API client that sends it as `Authorization: Bearer <key>`."""
+
+    def __init__(self, workspace, role: str):
+        self.workspace = workspace
+        self.api_key = ApiKeyFactory(workspace=workspace, role=role)
+        self.key = self.api_key.key
+        self.client = APIClient()
+        self.client.credentials(HTTP_AUTHORIZATION=f"Bearer {self.key}")
+
+
+@pytest.fixture
+def make_api_key(db):
+    def make(workspace=None, role: str = Role.ADMIN) -> KeyHolder:
+        return KeyHolder(workspace or WorkspaceFactory(), role)
+
+    return make
+
+
+def assert_error_envelope(response, status: int, code: str | None = None, field: str | None = None) -> dict:
+    """The response is the API's JSON error envelope with this status; returns its `error` object.
+
+    `field`: the details and the message both name this input field.
+    """
+    assert response.status_code == status, (response.status_code, response.content[:500])
+    assert response["Content-Type"].startswith("application/json"), response["Content-Type"]
+    body = response.json()
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert set(error) == {"code", "message", "details", "trace_id"}, error
+    assert isinstance(error["message"], str) and error["message"]
+    assert isinstance(error["details"], dict)
+    assert error["trace_id"] and error["trace_id"] == response["X-Request-ID"]
+    if code is not None:
+        assert error["code"] == code, error
+    if field is not None:
+        assert field in error["details"], error
+        assert field in error["message"], error
+    return error
+
+
+@pytest.fixture
+def assert_error():
+    return assert_error_envelope
+
+
+@pytest.fixture
+def throttle_rates(settings, monkeypatch):
+    """Lower throttle rates for one test: `throttle_rates(auth_ip="3/min")`.
+
+    SimpleRateThrottle copies DEFAULT_THROTTLE_RATES into a class attribute when DRF is imported, so
+    overriding the setting alone (which reloads api_settings) would not reach the throttles.
+    """
+
+    def lower(**rates: str) -> dict:
+        new = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates}
+        settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": new}
+        monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", new)
+        return new
+
+    return lower
+
+
+@pytest.fixture
+def celery_eager():
+    """Run Celery tasks in-process, so an event dispatched on commit is handled before the call returns."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = previous
+
+
+@contextmanager
+def celery_broker(url: str, *, eager: bool = False):
+    """Publish to another broker for a while (a dead port, a test database); restored afterwards."""
+    from config.celery import app
+
+    saved = app.conf.broker_url, app.conf.task_always_eager
+
+    def switch(broker_url, always_eager):
+        app.close()
+        app.amqp._producer_pool = None  # close() leaves producers bound to the old broker
+        app.conf.broker_url, app.conf.task_always_eager = broker_url, always_eager
+
+    switch(url, eager)
+    try:
+        yield app
+    finally:
+        switch(*saved)

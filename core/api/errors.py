@@ -79,7 +79,12 @@ def exception_handler(exc: Exception, context: dict) -> JsonResponse:
             request, exc.status_code, "validation_error", _validation_message(details), details, headers
         )
     code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
-    return error_response(request, exc.status_code, code, str(exc.detail), None, headers)
+    message = exc.detail
+    if isinstance(message, dict):
+        # simplejwt's InvalidToken carries {"detail": …, "code": …, "messages": […]}: keep the sentence.
+        code = str(message.get("code") or code)
+        message = message.get("detail") or exc.default_detail
+    return error_response(request, exc.status_code, code, str(message), None, headers)
 
 
 def _is_api(request: HttpRequest) -> bool:

@@ -11,42 +11,20 @@ from django.test import override_settings
 from django.utils import timezone
 from freezegun import freeze_time
 
-from config.celery import app as celery_app
 from core.events import dispatch, emit
 from core.models import DeliveryStatus, Event, EventDelivery
+from tests.conftest import celery_broker
 from tests.factories import WorkspaceFactory
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def eager():
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
-
-
-class DeadBroker:
-    """Points Celery at a port nobody listens on, so publishing really fails; revive() restores it."""
-
-    def __init__(self):
-        self.saved = (celery_app.conf.broker_url, celery_app.conf.task_always_eager)
-        celery_app.close()  # drop pooled connections to the real broker
-        celery_app.conf.broker_url = "redis://127.0.0.1:9/0"
-        celery_app.conf.task_always_eager = False
-
-    def revive(self):
-        celery_app.close()
-        celery_app.conf.broker_url, _ = self.saved
-        celery_app.conf.task_always_eager = True
+DEAD_BROKER = "redis://127.0.0.1:9/0"
 
 
 @pytest.fixture
-def dead_broker(eager):
-    broker = DeadBroker()
-    yield broker
-    broker.revive()
+def eager(celery_eager):
+    return celery_eager
 
 
 @pytest.fixture
@@ -101,14 +79,14 @@ def test_event_emitted_in_rolled_back_transaction_is_never_dispatched(
 
 
 def test_event_emitted_while_broker_is_unreachable_is_dispatched_later_by_the_sweeper(
-    dead_broker, workspace, handlers, django_capture_on_commit_callbacks
+    eager, workspace, handlers, django_capture_on_commit_callbacks
 ):
     recorder = handlers("test.happened", Recorder())
     started = time.monotonic()
-    with django_capture_on_commit_callbacks(execute=True):
+    # A real publish to a port nobody listens on: the caller must not fail, nor wait long.
+    with celery_broker(DEAD_BROKER), django_capture_on_commit_callbacks(execute=True):
         event = emit(workspace=workspace, type="test.happened", payload={})
     assert time.monotonic() - started < 10, "a dead broker must not hold the request for long"
-    dead_broker.revive()
     event.refresh_from_db()
     assert event.dispatched_at is None
     assert recorder.calls == []

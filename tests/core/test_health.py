@@ -2,7 +2,7 @@ import pytest
 from django.db import OperationalError
 from django.test import override_settings
 
-from config.celery import app as celery_app
+from tests.conftest import celery_broker
 
 pytestmark = pytest.mark.django_db
 
@@ -47,14 +47,8 @@ def test_readyz_names_the_cache_when_redis_is_down(client):
 
 
 def test_readyz_names_the_broker_when_it_is_down(client):
-    saved = celery_app.conf.broker_url
-    celery_app.close()
-    celery_app.conf.broker_url = DEAD_REDIS
-    try:
+    with celery_broker(DEAD_REDIS):
         response = client.get("/readyz")
-    finally:
-        celery_app.close()
-        celery_app.conf.broker_url = saved
     assert response.status_code == 503
     assert response.json()["failed"] == ["broker"]
 

@@ -14,9 +14,9 @@ from django.test import override_settings
 
 from accounts import services
 from accounts.roles import Role
-from config.celery import app as celery_app
 from core.events import dispatch
 from core.models import DeliveryStatus, Event, EventDelivery
+from tests.conftest import celery_broker
 from tests.factories import MembershipFactory
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -65,14 +65,10 @@ def _wait_for(condition, timeout: float, what: str, interval: float = 0.1) -> No
 
 @pytest.fixture
 def real_broker():
-    saved = celery_app.conf.broker_url, celery_app.conf.task_always_eager
-    celery_app.close()
-    celery_app.conf.broker_url, celery_app.conf.task_always_eager = BROKER, False
-    with celery_app.connection_for_write() as conn:
-        conn.default_channel.client.flushdb()
-    yield
-    celery_app.close()
-    celery_app.conf.broker_url, celery_app.conf.task_always_eager = saved
+    with celery_broker(BROKER) as app:
+        with app.connection_for_write() as conn:
+            conn.default_channel.client.flushdb()
+        yield
 
 
 @override_settings(EVENTS_SWEEP_GRACE_SECONDS=0)
