@@ -4,7 +4,7 @@ Thin views: validate with a serializer, call a service or selector, serialize th
 """
 
 import django_filters
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
@@ -16,9 +16,8 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from accounts import selectors, services
-from accounts.authentication import ApiKeyUser
 from accounts.models import ApiKey, AuditAction, AuditEvent, Invitation, Membership, User, Workspace
-from accounts.roles import Perm
+from accounts.roles import Perm, Role
 from accounts.serializers import (
     ApiKeyCreatedSerializer,
     ApiKeyCreateSerializer,
@@ -122,12 +121,15 @@ class MeView(APIView):
     permission_classes = [permissions.IsAuthenticated, IsPerson]
 
     def _user(self, request) -> User:
+        # The authenticator already loaded the user; only the memberships are left to fetch.
+        user = request.user
         memberships = Prefetch(
             "memberships",
             queryset=Membership.objects.select_related("workspace").order_by("workspace__name"),
             to_attr="prefetched_memberships",
         )
-        return User.objects.prefetch_related(memberships).get(pk=request.user.pk)
+        prefetch_related_objects([user], memberships)
+        return user
 
     @extend_schema(operation_id="me_retrieve", responses={200: MeSerializer})
     def get(self, request):
@@ -137,7 +139,8 @@ class MeView(APIView):
     def patch(self, request):
         serializer = MeUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        User.objects.filter(pk=request.user.pk).update(name=serializer.validated_data["name"].strip())
+        request.user.name = serializer.validated_data["name"].strip()
+        request.user.save(update_fields=["name"])
         return Response(MeSerializer(self._user(request)).data)
 
 
@@ -199,21 +202,9 @@ class WorkspaceViewSet(
         return selectors.workspace_list_for(user=self.request.user)
 
     def get_object(self):
-        return self.workspace
-
-    def get_serializer_context(self):
-        context = super().get_serializer_context()
-        if getattr(self, "swagger_fake_view", False):
-            return context
-        if self.kwargs.get("pk") is not None:
-            context["roles"] = {self.workspace.pk: self.workspace_access.role}
-        elif isinstance(self.request.user, ApiKeyUser):
-            context["roles"] = {self.request.user.api_key.workspace_id: self.request.user.api_key.role}
-        else:
-            context["roles"] = dict(
-                Membership.objects.filter(user=self.request.user).values_list("workspace_id", "role")
-            )
-        return context
+        workspace = self.workspace
+        workspace.role = self.workspace_access.role
+        return workspace
 
     def create(self, request):
         if not isinstance(request.user, User):
@@ -224,8 +215,8 @@ class WorkspaceViewSet(
         workspace = services.workspace_create(
             owner=request.user, name=data["name"], timezone_name=data.get("timezone", "UTC"), ip=_ip(request)
         )
-        context = {**self.get_serializer_context(), "roles": {workspace.pk: "owner"}}
-        return Response(WorkspaceSerializer(workspace, context=context).data, status=status.HTTP_201_CREATED)
+        workspace.role = Role.OWNER
+        return Response(WorkspaceSerializer(workspace).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, pk=None, partial=False):
         serializer = WorkspaceWriteSerializer(data=request.data, partial=partial)
@@ -238,7 +229,8 @@ class WorkspaceViewSet(
             name=data.get("name"),
             timezone_name=data.get("timezone"),
         )
-        return Response(WorkspaceSerializer(workspace, context=self.get_serializer_context()).data)
+        workspace.role = self.workspace_access.role
+        return Response(WorkspaceSerializer(workspace).data)
 
     def partial_update(self, request, pk=None):
         return self.update(request, pk=pk, partial=True)

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Value
 from rest_framework.exceptions import NotFound
 
 from accounts.authentication import ApiKeyUser, hash_secret
@@ -56,9 +56,11 @@ def workspace_access_resolve(*, user, workspace_ref: str | int | None = None) ->
 
 
 def workspace_list_for(*, user) -> QuerySet[Workspace]:
+    """The workspaces the caller may see, each annotated with the caller's `role` in it."""
     if isinstance(user, ApiKeyUser):
-        return Workspace.objects.filter(pk=user.api_key.workspace_id)
-    return Workspace.objects.filter(memberships__user=user)
+        return Workspace.objects.filter(pk=user.api_key.workspace_id).annotate(role=Value(user.api_key.role))
+    # One join serves both the filter and the annotation: a workspace row comes with my membership's role.
+    return Workspace.objects.filter(memberships__user=user).annotate(role=F("memberships__role"))
 
 
 def user_memberships(*, user: User) -> QuerySet[Membership]:

@@ -5,15 +5,12 @@ from accounts.roles import GRANTABLE_ROLE_CHOICES, Role
 
 
 class WorkspaceSerializer(serializers.ModelSerializer):
-    role = serializers.SerializerMethodField()
+    role = serializers.ChoiceField(choices=Role.choices, read_only=True, help_text="Your role in this workspace.")
 
     class Meta:
         model = Workspace
         fields = ["id", "name", "slug", "timezone", "created_at", "role"]
         read_only_fields = ["id", "slug", "created_at", "role"]
-
-    def get_role(self, workspace) -> str | None:
-        return self.context.get("roles", {}).get(workspace.pk)
 
 
 class WorkspaceWriteSerializer(serializers.Serializer):
