@@ -29,3 +29,11 @@ class RedisCache(django_redis.RedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = SharedPoolRedisCacheClient
+
+    def incr_window(self, key: str, timeout: int) -> int:
+        """Count a hit in a fixed window: INCR, and EXPIRE on the first hit only, in one round trip."""
+        key = self.make_and_validate_key(key)
+        pipeline = self._cache.get_client(key, write=True).pipeline()
+        pipeline.incr(key)
+        pipeline.expire(key, timeout, nx=True)
+        return pipeline.execute()[0]
