@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# Bounded load test of the API on loopback: PostgreSQL + Redis, the production ASGI server, wrk.
+#
+#   make bench                      (or: bash bench/run.sh)
+#
+# Creates and migrates a dedicated database (siteflow_bench), makes users with a few workspaces each
+# and a long-lived JWT per user, starts uvicorn with production settings, waits for /healthz, runs
+# wrk against each endpoint (warm-up, then the measured run) spreading requests over the users'
+# tokens, stops the server and rewrites the results section of docs/benchmarks.md.
+# Every knob below can be overridden from the environment. The Redis database named by
+# BENCH_REDIS_URL is flushed at the start: give it one of its own.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+PY="$ROOT/.venv/bin/python"
+
+BENCH_PORT=${BENCH_PORT:-8100}
+BENCH_DURATION=${BENCH_DURATION:-30s}
+BENCH_WARMUP=${BENCH_WARMUP:-5s}
+BENCH_THREADS=${BENCH_THREADS:-2}
+BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-32}
+BENCH_WORKERS=${BENCH_WORKERS:-2}
+BENCH_PG_HOST=${BENCH_PG_HOST:-127.0.0.1}
+BENCH_PG_PORT=${BENCH_PG_PORT:-5432}
+BENCH_PG_USER=${BENCH_PG_USER:-postgres}
+BENCH_DB=${BENCH_DB:-siteflow_bench}
+# Size of each server process's psycopg pool (the settings' DB_POOL_MAX_SIZE).
+BENCH_DB_POOL_MAX_SIZE=${BENCH_DB_POOL_MAX_SIZE:-10}
+# Users (one JWT each) the requests are spread over; the throttles keep their production rates.
+BENCH_USERS=${BENCH_USERS:-64}
+BENCH_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/13}
+# The application and any extra uvicorn options, for experiments (e.g. BENCH_APP=config.wsgi:application
+# BENCH_UVICORN_ARGS="--interface wsgi").
+BENCH_APP=${BENCH_APP:-config.asgi:application}
+BENCH_UVICORN_ARGS=${BENCH_UVICORN_ARGS:-}
+BENCH_ENDPOINTS=${BENCH_ENDPOINTS:-me workspaces}
+BENCH_DOC=${BENCH_DOC:-docs/benchmarks.md}
+BENCH_TARGET_RPS=${BENCH_TARGET_RPS:-800}
+BENCH_TARGET_P95_MS=${BENCH_TARGET_P95_MS:-25}
+# BENCH_STRICT=1 makes a missed target fail the run.
+BENCH_STRICT=${BENCH_STRICT:-0}
+# BENCH_WRITE_DOC=0 prints the results without touching docs/benchmarks.md (for experiments).
+BENCH_WRITE_DOC=${BENCH_WRITE_DOC:-1}
+
+declare -A ENDPOINT_PATHS=([me]=/api/v1/me/ [workspaces]=/api/v1/workspaces/)
+
+OUT="$ROOT/var/bench"
+BASE="http://127.0.0.1:${BENCH_PORT}"
+
+die() {
+  echo "bench: $*" >&2
+  exit 1
+}
+
+[ -x "$PY" ] || die "no .venv; run 'make bench' (it bootstraps) or 'make test' first"
+
+# --- wrk -------------------------------------------------------------------------------------------
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "bench: wrk not found; installing Debian's wrk"
+  if [ "$(id -u)" -eq 0 ]; then
+    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; } >/dev/null || true
+  elif command -v sudo >/dev/null 2>&1; then
+    { sudo -n apt-get update -q && sudo -n env DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; } >/dev/null ||
+      true
+  fi
+  command -v wrk >/dev/null 2>&1 ||
+    die "wrk is required and could not be installed; install it (Debian/Ubuntu: apt-get install wrk) and retry"
+fi
+
+# --- Services and database -------------------------------------------------------------------------
+pg_isready -q -h "$BENCH_PG_HOST" -p "$BENCH_PG_PORT" 2>/dev/null ||
+  die "PostgreSQL is not answering on ${BENCH_PG_HOST}:${BENCH_PG_PORT}"
+redis_hostport=${BENCH_REDIS_URL#redis://}
+redis_db=${redis_hostport#*/}
+redis_hostport=${redis_hostport%%/*}
+[ "$redis_db" != "$redis_hostport" ] && [ -n "$redis_db" ] || redis_db=0
+[ "$(redis-cli -h "${redis_hostport%:*}" -p "${redis_hostport##*:}" ping 2>/dev/null)" = "PONG" ] ||
+  die "Redis is not answering at ${BENCH_REDIS_URL}"
+
+psql_admin() { psql -h "$BENCH_PG_HOST" -p "$BENCH_PG_PORT" -U "$BENCH_PG_USER" -d postgres -v ON_ERROR_STOP=1 "$@"; }
+if [ "$(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = '${BENCH_DB}'")" != "1" ]; then
+  echo "bench: creating database ${BENCH_DB}"
+  psql_admin -qc "CREATE DATABASE \"${BENCH_DB}\""
+fi
+
+SECRET=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(64))')
+SERVER_ENV=(
+  DJANGO_ENV=production
+  SECRET_KEY="$SECRET"
+  ALLOWED_HOSTS=127.0.0.1
+  SECURE_SSL_REDIRECT=false
+  ACCESS_LOG=false
+  LOG_LEVEL=WARNING
+  DATABASE_URL="postgres://${BENCH_PG_USER}@${BENCH_PG_HOST}:${BENCH_PG_PORT}/${BENCH_DB}"
+  DB_POOL_MAX_SIZE="$BENCH_DB_POOL_MAX_SIZE"
+  REDIS_URL="$BENCH_REDIS_URL"
+  BENCH_USERS="$BENCH_USERS"
+  VAR_DIR="$OUT/var"
+)
+# Shown in the report: everything but the secret.
+SERVER_ENV_SHOWN="DJANGO_ENV=production ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=false ACCESS_LOG=false"
+SERVER_ENV_SHOWN+=" LOG_LEVEL=WARNING DATABASE_URL=…/${BENCH_DB} DB_POOL_MAX_SIZE=${BENCH_DB_POOL_MAX_SIZE}"
+SERVER_ENV_SHOWN+=" REDIS_URL=${BENCH_REDIS_URL}${DJANGO_SETTINGS_MODULE:+ DJANGO_SETTINGS_MODULE=$DJANGO_SETTINGS_MODULE}"
+server_env() { env "${SERVER_ENV[@]}" "$@"; }
+
+rm -rf "$OUT"
+mkdir -p "$OUT/var"
+
+redis-cli -h "${redis_hostport%:*}" -p "${redis_hostport##*:}" -n "$redis_db" flushdb >/dev/null
+echo "bench: migrating ${BENCH_DB}"
+server_env "$PY" manage.py migrate --noinput -v0
+server_env "$PY" manage.py collectstatic --noinput -v0
+echo "bench: creating ${BENCH_USERS} users and their tokens"
+TOKENS_FILE="$OUT/tokens.txt"
+server_env "$PY" bench/setup_data.py >"$TOKENS_FILE"
+[ "$(grep -c . "$TOKENS_FILE")" = "$BENCH_USERS" ] || die "could not create the benchmark users and tokens"
+TOKEN=$(head -n1 "$TOKENS_FILE")
+
+# --- Server ----------------------------------------------------------------------------------------
+if (exec 3<>"/dev/tcp/127.0.0.1/${BENCH_PORT}") 2>/dev/null; then
+  die "port ${BENCH_PORT} is already in use; set BENCH_PORT"
+fi
+SERVER_CMD=(
+  "$ROOT/.venv/bin/uvicorn" "$BENCH_APP"
+  --host 127.0.0.1 --port "$BENCH_PORT"
+  --workers "$BENCH_WORKERS" --loop uvloop --http httptools
+  --no-access-log --lifespan off --log-level warning
+)
+# shellcheck disable=SC2206  # word splitting wanted: extra options
+[ -z "$BENCH_UVICORN_ARGS" ] || SERVER_CMD+=($BENCH_UVICORN_ARGS)
+SERVER_PID=""
+stop_server() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM -- "-$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 50); do
+      kill -0 "$SERVER_PID" 2>/dev/null || break
+      sleep 0.2
+    done
+    kill -KILL -- "-$SERVER_PID" 2>/dev/null || true
+  fi
+  SERVER_PID=""
+}
+trap stop_server EXIT
+trap 'exit 130' INT TERM
+
+echo "bench: starting ${BENCH_WORKERS} uvicorn workers on ${BASE}"
+setsid env "${SERVER_ENV[@]}" "${SERVER_CMD[@]}" >"$OUT/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 150); do
+  if curl -fsS -o /dev/null "$BASE/healthz" 2>/dev/null; then
+    break
+  fi
+  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$OUT/server.log" >&2; die "the server exited during start-up"; }
+  sleep 0.2
+done
+curl -fsS -o /dev/null "$BASE/healthz" || { cat "$OUT/server.log" >&2; die "/healthz did not answer within 30s"; }
+
+for name in $BENCH_ENDPOINTS; do
+  path=${ENDPOINT_PATHS[$name]:-}
+  [ -n "$path" ] || die "unknown endpoint '$name' (known: ${!ENDPOINT_PATHS[*]})"
+  code=$(curl -sS -o "$OUT/$name.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$BASE$path")
+  [ "$code" = "200" ] || { cat "$OUT/$name.json" >&2; die "GET $path answered $code, expected 200"; }
+done
+
+# --- Load ------------------------------------------------------------------------------------------
+export BENCH_TOKENS_FILE="$TOKENS_FILE"
+LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
+for name in $BENCH_ENDPOINTS; do
+  path=${ENDPOINT_PATHS[$name]}
+  echo "bench: GET $path: ${BENCH_WARMUP} warm-up, then ${BENCH_DURATION} with ${BENCH_CONNECTIONS} connections"
+  wrk -t "$BENCH_THREADS" -c "$BENCH_CONNECTIONS" -d "$BENCH_WARMUP" -s bench/auth.lua "$BASE$path" >/dev/null
+  wrk -t "$BENCH_THREADS" -c "$BENCH_CONNECTIONS" -d "$BENCH_DURATION" --latency -s bench/auth.lua "$BASE$path" |
+    tee "$OUT/$name.txt"
+done
+stop_server
+
+# --- Report ----------------------------------------------------------------------------------------
+{
+  echo "ENDPOINTS=$BENCH_ENDPOINTS"
+  for name in $BENCH_ENDPOINTS; do echo "PATH_$name=${ENDPOINT_PATHS[$name]}"; done
+  echo "COMMAND=make bench"
+  echo "SERVER_CMD=uvicorn ${BENCH_APP} --workers ${BENCH_WORKERS} --loop uvloop --http httptools --no-access-log --lifespan off${BENCH_UVICORN_ARGS:+ $BENCH_UVICORN_ARGS}"
+  echo "SERVER_ENV=${SERVER_ENV_SHOWN}"
+  echo "THREADS=$BENCH_THREADS"
+  echo "CONNECTIONS=$BENCH_CONNECTIONS"
+  echo "USERS=$BENCH_USERS"
+  echo "DURATION=$BENCH_DURATION"
+  echo "WARMUP=$BENCH_WARMUP"
+  echo "LOADAVG_START=$LOADAVG_START"
+  echo "LOADAVG_END=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")"
+  echo "TARGET_RPS=$BENCH_TARGET_RPS"
+  echo "TARGET_P95_MS=$BENCH_TARGET_P95_MS"
+  echo "PG_VERSION=$(psql_admin -tAc 'SHOW server_version' | awk '{print "PostgreSQL " $1}')"
+  echo "REDIS_VERSION=$(redis-cli -h "${redis_hostport%:*}" -p "${redis_hostport##*:}" info server | sed -n 's/^redis_version:\([^[:space:]]*\).*/\1/p')"
+  echo "UVICORN_VERSION=$("$PY" -c 'import uvicorn; print(uvicorn.__version__)')"
+} >"$OUT/meta.env"
+
+doc="$BENCH_DOC"
+[ "$BENCH_WRITE_DOC" = "1" ] || doc="$OUT/benchmarks.md"
+echo
+"$PY" bench/report.py "$OUT" "$doc"
+[ "$BENCH_WRITE_DOC" = "1" ] && echo "bench: results written to $BENCH_DOC"
+
+if [ "$BENCH_STRICT" = "1" ] && grep -q "misses" <(sed -n '/bench:results:start/,/bench:results:end/p' "$doc"); then
+  die "target missed (BENCH_STRICT=1)"
+fi
