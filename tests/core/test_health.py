@@ -60,3 +60,17 @@ def test_readyz_names_the_channel_layer_when_redis_is_down(client):
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["failed"] == ["channel_layer"]
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_probes_answer_an_address_host_over_plain_http_in_production(client, settings, path):
+    settings.ALLOWED_HOSTS = ["siteflow.example.com"]
+    settings.SECURE_SSL_REDIRECT = True
+    response = client.get(path, HTTP_HOST="10.0.0.7:8000")
+    assert response.status_code == 200
+    assert "no-cache" in response["Cache-Control"]
+    assert client.get("/api/v1/me/", HTTP_HOST="10.0.0.7:8000").status_code == 400, "other paths still check"
+
+
+def test_probes_refuse_writes(client):
+    assert client.post("/healthz").status_code == 405
