@@ -18,10 +18,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 REQUIREMENTS := $(wildcard requirements*.txt)
-# pytest-xdist workers; 0 runs the suite in one process. Parallel by default on the embedded stack;
-# serial when REDIS_URL is set, because the tests share one Redis database there and each test's
-# cache.clear() (a FLUSHDB) would wipe the other worker's throttle counters mid-test.
-PYTEST_WORKERS ?= $(if $(REDIS_URL),0,2)
+# pytest-xdist workers; 0 runs the suite in one process. On Redis each worker uses a database of
+# its own (tests/conftest.py).
+PYTEST_WORKERS ?= 2
 PYTEST_ARGS ?=
 
 ifeq ($(PYTEST_WORKERS),0)

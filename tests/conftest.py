@@ -1,8 +1,11 @@
 import os
 from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.cache import cache
+from django.test import override_settings
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -19,6 +22,25 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "services" in item.keywords:
             item.add_marker(skip)
+
+
+def _redis_db(url: str, db: int) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{db}"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _redis_database_per_xdist_worker():
+    """Parallel workers each get a Redis database of their own, so one's cache.clear() (FLUSHDB)
+    can't wipe the other's throttle counters mid-test."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not (SERVICES and worker):
+        yield
+        return
+    url = _redis_db(django_settings.REDIS_URL, 1 + int(worker.removeprefix("gw")))
+    caches = {"default": {**django_settings.CACHES["default"], "LOCATION": url}}
+    layers = {"default": {**django_settings.CHANNEL_LAYERS["default"], "CONFIG": {"hosts": [url]}}}
+    with override_settings(CACHES=caches, CHANNEL_LAYERS=layers):
+        yield
 
 
 @pytest.fixture(autouse=True)
