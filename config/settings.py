@@ -185,7 +185,8 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mandatory" if PRODUCTION else "optional")
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_ADAPTER = "accounts.adapters.AccountAdapter"
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key", "signup": "20/h/ip"}
+LOGIN_FAILED_WINDOW_SECONDS = 300
+ACCOUNT_RATE_LIMITS = {"login_failed": f"10/m/ip,5/{LOGIN_FAILED_WINDOW_SECONDS}s/key", "signup": "20/h/ip"}
 SOCIALACCOUNT_PROVIDERS = {}
 for _provider in ("google", "github"):
     _client_id = env.str(f"{_provider.upper()}_CLIENT_ID", default="")
