@@ -17,7 +17,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"user{n}@example.com")
-    name = factory.Faker("name")
+    name = factory.Sequence(lambda n: f"Person {n}")  # not Faker: a random "Zoe" would match searches
     password = factory.PostGenerationMethodCall("set_password", DEFAULT_PASSWORD)
 
     @factory.post_generation
