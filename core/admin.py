@@ -1,12 +1,9 @@
 """Staff tools for the event outbox: see what was emitted, who handled it, and retry what gave up."""
 
-from functools import partial
-
 from django.contrib import admin, messages
-from django.db import transaction
 from django.db.models import Count, Q
 
-from core.events.emit import enqueue_dispatch
+from core.events import dispatch
 from core.models import DeliveryStatus, Event, EventDelivery
 
 DELIVERY_FIELDS = ("handler", "status", "attempts", "last_error", "next_attempt_at", "completed_at")
@@ -57,15 +54,7 @@ class EventAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry failed deliveries", permissions=["change"])
     def retry_failed_deliveries(self, request, queryset):
-        selected = list(queryset.values_list("pk", flat=True))
-        failed = EventDelivery.objects.filter(event_id__in=selected, status=DeliveryStatus.FAILED)
-        with transaction.atomic():
-            event_ids = sorted(set(failed.values_list("event_id", flat=True)))
-            failed.update(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=None, completed_at=None)
-            Event.objects.filter(pk__in=event_ids).update(dispatched_at=None, next_attempt_at=None)
-            # After commit, so the worker sees the reset rows rather than the failed ones.
-            for event_id in event_ids:
-                transaction.on_commit(partial(enqueue_dispatch, event_id))
+        event_ids = dispatch.retry_failed_deliveries(event_ids=list(queryset.values_list("pk", flat=True)))
         if event_ids:
             self.message_user(request, f"Retrying failed deliveries of {len(event_ids)} event(s).", messages.SUCCESS)
         else:

@@ -1,6 +1,7 @@
 """Delivering events to handlers: each handler at most once per event, retried with backoff."""
 
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -88,3 +89,16 @@ def sweep_events() -> int:
     if enqueued:
         log.info("events_swept", enqueued=enqueued)
     return enqueued
+
+
+@transaction.atomic
+def retry_failed_deliveries(*, event_ids: list[int]) -> list[int]:
+    """Give the handlers that gave up on these events a fresh set of attempts; returns the events
+    that had any. They are enqueued after commit, so the worker sees the reset rows."""
+    failed = EventDelivery.objects.filter(event_id__in=event_ids, status=DeliveryStatus.FAILED)
+    retried = sorted(set(failed.values_list("event_id", flat=True)))
+    failed.update(status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=None, completed_at=None)
+    Event.objects.filter(pk__in=retried).update(dispatched_at=None, next_attempt_at=None)
+    for event_id in retried:
+        transaction.on_commit(partial(enqueue_dispatch, event_id))
+    return retried
