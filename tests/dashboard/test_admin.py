@@ -109,7 +109,10 @@ def test_user_admin_creates_an_email_only_user(superuser_client):
 
 
 def test_retry_action_resets_a_failed_delivery(superuser_client, failed_event, django_capture_on_commit_callbacks):
-    with mock.patch("core.events.dispatch.enqueue_dispatch") as enqueue, django_capture_on_commit_callbacks(execute=True):
+    with (
+        mock.patch("core.events.dispatch.enqueue_dispatch") as enqueue,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
         response = superuser_client.post(
             admin_url(Event, "changelist"),
             {"action": "retry_failed_deliveries", admin.helpers.ACTION_CHECKBOX_NAME: [failed_event.pk]},
