@@ -1,6 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from core.api.errors import api_not_found
 
 api_v1 = [
     path("", include("accounts.urls")),
@@ -10,6 +12,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    re_path(r"^api/", api_not_found),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("config.dashboard_urls")),

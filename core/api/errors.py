@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
@@ -103,9 +104,16 @@ def handler403(request, exception=None):
     return defaults.permission_denied(request, exception)
 
 
+@csrf_exempt  # nothing to protect, and a CSRF failure would answer with an HTML page
+def api_not_found(request, exception=None):
+    """The last route under /api/: an unknown API URL gets the envelope even with DEBUG on, where
+    Django would otherwise answer with its HTML debug page instead of calling handler404."""
+    return error_response(request, 404, "not_found", f"No API endpoint at {request.path}.")
+
+
 def handler404(request, exception=None):
     if _is_api(request):
-        return error_response(request, 404, "not_found", f"No API endpoint at {request.path}.")
+        return api_not_found(request, exception)
     return defaults.page_not_found(request, exception)
 
 
