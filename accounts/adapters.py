@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from accounts import services
+from core.request_context import client_ip
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -25,5 +26,5 @@ class AccountAdapter(DefaultAccountAdapter):
         user = super().save_user(request, user, form, commit=commit)
         if commit:
             local_part = user.email.split("@")[0]
-            services.workspace_create(owner=user, name=f"{local_part}'s workspace", ip=request.META.get("REMOTE_ADDR"))
+            services.workspace_create(owner=user, name=f"{local_part}'s workspace", ip=client_ip(request))
         return user

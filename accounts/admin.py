@@ -9,6 +9,7 @@ from django.utils import timezone
 from accounts import services
 from accounts.forms import AdminUserChangeForm, AdminUserCreationForm
 from accounts.models import ApiKey, AuditEvent, Invitation, Membership, User, Workspace
+from core.request_context import client_ip
 
 SECRET_HASH_FIELDS = ("token_hash", "key_hash")
 
@@ -138,7 +139,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         # Through the service, so each revocation lands in the workspace's audit log.
         keys = list(queryset.filter(revoked_at__isnull=True).select_related("workspace"))
         for api_key in keys:
-            services.api_key_revoke(api_key=api_key, actor=request.user, ip=request.META.get("REMOTE_ADDR"))
+            services.api_key_revoke(api_key=api_key, actor=request.user, ip=client_ip(request))
         self.message_user(request, f"Revoked {len(keys)} API key(s).", messages.SUCCESS)
 
 

@@ -40,10 +40,7 @@ from accounts.serializers import (
 )
 from core.api.throttling import AUTH_THROTTLES
 from core.api.viewsets import WorkspaceAccessMixin, WorkspaceScopedViewSet
-
-
-def _ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR")
+from core.request_context import client_ip
 
 
 class IsPerson(permissions.BasePermission):
@@ -72,7 +69,7 @@ class RegisterView(APIView):
     def post(self, request):
         serializer = RegisterSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        user, workspace = services.user_register(**serializer.validated_data, ip=_ip(request))
+        user, workspace = services.user_register(**serializer.validated_data, ip=client_ip(request))
         refresh = RefreshToken.for_user(user)
         body = {"user": user, "workspace": workspace, "access": str(refresh.access_token), "refresh": str(refresh)}
         return Response(RegisterResponseSerializer(body).data, status=status.HTTP_201_CREATED)
@@ -86,7 +83,10 @@ class TokenObtainView(TokenObtainPairView):
         response = super().post(request, *args, **kwargs)
         email = request.data.get("email", "")
         services.login_record(
-            email=email, user=User.objects.filter(email__iexact=email.strip()).first(), ip=_ip(request), success=True
+            email=email,
+            user=User.objects.filter(email__iexact=email.strip()).first(),
+            ip=client_ip(request),
+            success=True,
         )
         return response
 
@@ -157,7 +157,7 @@ class InvitationAcceptView(APIView):
         serializer = InvitationAcceptSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         membership = services.invitation_accept(
-            token=serializer.validated_data["token"], user=request.user, ip=_ip(request)
+            token=serializer.validated_data["token"], user=request.user, ip=client_ip(request)
         )
         return Response(MemberSerializer(membership).data)
 
@@ -213,7 +213,7 @@ class WorkspaceViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         workspace = services.workspace_create(
-            owner=request.user, name=data["name"], timezone_name=data.get("timezone", "UTC"), ip=_ip(request)
+            owner=request.user, name=data["name"], timezone_name=data.get("timezone", "UTC"), ip=client_ip(request)
         )
         workspace.role = Role.OWNER
         return Response(WorkspaceSerializer(workspace).data, status=status.HTTP_201_CREATED)
@@ -225,7 +225,7 @@ class WorkspaceViewSet(
         workspace = services.workspace_update(
             workspace=self.workspace,
             actor=request.user,
-            ip=_ip(request),
+            ip=client_ip(request),
             name=data.get("name"),
             timezone_name=data.get("timezone"),
         )
@@ -236,7 +236,7 @@ class WorkspaceViewSet(
         return self.update(request, pk=pk, partial=True)
 
     def perform_destroy(self, instance):
-        services.workspace_delete(workspace=instance, actor=self.request.user, ip=_ip(self.request))
+        services.workspace_delete(workspace=instance, actor=self.request.user, ip=client_ip(self.request))
 
     @extend_schema(request=TransferOwnershipSerializer, responses={200: MemberSerializer})
     @action(detail=True, methods=["post"], url_path="transfer-ownership")
@@ -247,7 +247,7 @@ class WorkspaceViewSet(
             workspace=self.workspace,
             actor=request.user,
             to_user_id=serializer.validated_data["user_id"],
-            ip=_ip(request),
+            ip=client_ip(request),
         )
         return Response(MemberSerializer(membership).data)
 
@@ -280,7 +280,7 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Des
             role=serializer.validated_data["role"],
             actor=request.user,
             actor_role=self.workspace_access.role,
-            ip=_ip(request),
+            ip=client_ip(request),
         )
         return Response(MemberSerializer(membership).data)
 
@@ -291,7 +291,7 @@ class MemberViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Des
         leaving = instance.user_id == getattr(self.request.user, "pk", None)
         if not leaving and not self.workspace_access.can(Perm.MANAGE_MEMBERS):
             raise PermissionDenied("Only admins can remove other members.")
-        services.member_remove(membership=instance, actor=self.request.user, ip=_ip(self.request))
+        services.member_remove(membership=instance, actor=self.request.user, ip=client_ip(self.request))
 
 
 @extend_schema_view(
@@ -323,14 +323,14 @@ class InvitationViewSet(
             workspace=self.workspace,
             actor=request.user,
             actor_role=self.workspace_access.role,
-            ip=_ip(request),
+            ip=client_ip(request),
             **serializer.validated_data,
         )
         invitation.token = token
         return Response(InvitationCreatedSerializer(invitation).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
-        services.invitation_revoke(invitation=instance, actor=self.request.user, ip=_ip(self.request))
+        services.invitation_revoke(invitation=instance, actor=self.request.user, ip=client_ip(self.request))
 
 
 @extend_schema_view(create=extend_schema(request=ApiKeyCreateSerializer, responses={201: ApiKeyCreatedSerializer}))
@@ -360,14 +360,14 @@ class ApiKeyViewSet(
             workspace=self.workspace,
             actor=request.user,
             actor_role=self.workspace_access.role,
-            ip=_ip(request),
+            ip=client_ip(request),
             **serializer.validated_data,
         )
         api_key.key = key
         return Response(ApiKeyCreatedSerializer(api_key).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance):
-        services.api_key_revoke(api_key=instance, actor=self.request.user, ip=_ip(self.request))
+        services.api_key_revoke(api_key=instance, actor=self.request.user, ip=client_ip(self.request))
 
 
 class AuditEventFilter(django_filters.FilterSet):

@@ -31,6 +31,7 @@ from accounts.middleware import SESSION_KEY
 from accounts.models import Workspace, normalize_email
 from accounts.roles import Perm
 from accounts.selectors import WorkspaceAccess
+from core.request_context import client_ip
 
 PAGE_SIZE = 25
 
@@ -86,10 +87,6 @@ def paginate(request: HttpRequest, queryset, param: str = "page") -> Page:
     page.previous_url = url_for(page.previous_page_number()) if page.has_previous() else None
     page.next_url = url_for(page.next_page_number()) if page.has_next() else None
     return page
-
-
-def client_ip(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR")
 
 
 def submit(form: ServiceForm, action: Callable[[dict], object]):

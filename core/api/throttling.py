@@ -1,19 +1,8 @@
 """Throttles: per principal (user or API key) and per workspace, on the shared cache (Redis in services mode)."""
 
-from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
-
-def client_ident(throttle: SimpleRateThrottle, request) -> str | None:
-    """The client address a throttle counts by.
-
-    DRF trusts a client-sent X-Forwarded-For unless NUM_PROXIES is configured, which would let anyone
-    dodge the per-address limits by inventing a new header per request; without a configured proxy
-    count the socket address is the only one that can't be forged.
-    """
-    if api_settings.NUM_PROXIES is None:
-        return request.META.get("REMOTE_ADDR")
-    return throttle.get_ident(request)
+from core.request_context import client_ip
 
 
 def principal_ident(request) -> str | None:
@@ -61,7 +50,7 @@ class UserRateThrottle(FixedWindowRateThrottle):
     scope = "user"
 
     def get_cache_key(self, request, view):
-        ident = principal_ident(request) or f"ip:{client_ident(self, request)}"
+        ident = principal_ident(request) or f"ip:{client_ip(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
@@ -83,7 +72,7 @@ class AuthIpThrottle(SimpleRateThrottle):
     scope = "auth_ip"
 
     def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": client_ident(self, request)}
+        return self.cache_format % {"scope": self.scope, "ident": client_ip(request)}
 
 
 class AuthAccountThrottle(SimpleRateThrottle):

@@ -50,9 +50,6 @@ class WorkspaceAccessMixin:
             return perm
         return Perm.READ if self.request.method in permissions.SAFE_METHODS else Perm.WRITE_CONTENT
 
-    def client_ip(self) -> str | None:
-        return self.request.META.get("REMOTE_ADDR")
-
 
 class WorkspaceScopedViewSet(WorkspaceAccessMixin, viewsets.GenericViewSet):
     def __init_subclass__(cls, **kwargs):
