@@ -97,20 +97,26 @@ def _unique_slug(name: str) -> str:
     return slug
 
 
-@transaction.atomic
-def workspace_create(*, owner: User, name: str, timezone_name: str = "UTC", ip: str | None = None) -> Workspace:
-    name = name.strip()
-    if not name:
+def _clean_workspace_name(name: str) -> str:
+    if not name.strip():
         raise ValidationError({"name": "A workspace needs a name."})
+    return name.strip()
+
+
+def _clean_timezone(timezone_name: str) -> str:
     try:
         validate_timezone(timezone_name)
     except ValidationError as exc:
         raise ValidationError({"timezone": exc.messages}) from exc
-    workspace = Workspace.objects.create(name=name, slug=_unique_slug(name), timezone=timezone_name)
+    return timezone_name
+
+
+@transaction.atomic
+def workspace_create(*, owner: User, name: str, timezone_name: str = "UTC", ip: str | None = None) -> Workspace:
+    name = _clean_workspace_name(name)
+    workspace = Workspace.objects.create(name=name, slug=_unique_slug(name), timezone=_clean_timezone(timezone_name))
     Membership.objects.create(workspace=workspace, user=owner, role=Role.OWNER)
-    if owner.default_workspace_id is None:
-        owner.default_workspace = workspace
-        owner.save(update_fields=["default_workspace"])
+    user_default_workspace_set(user=owner, workspace=workspace, replace=False)
     audit_record(workspace=workspace, action=AuditAction.WORKSPACE_CREATED, actor=owner, target=workspace, ip=ip)
     emit(workspace=workspace, type="workspace.created", payload={"owner_id": owner.pk}, subject=workspace)
     return workspace
@@ -146,16 +152,10 @@ def workspace_update(
 ) -> Workspace:
     changes = {}
     if name is not None and name.strip() != workspace.name:
-        if not name.strip():
-            raise ValidationError({"name": "A workspace needs a name."})
-        changes["name"] = [workspace.name, name.strip()]
-        workspace.name = name.strip()
+        changes["name"] = [workspace.name, _clean_workspace_name(name)]
+        workspace.name = changes["name"][1]
     if timezone_name is not None and timezone_name != workspace.timezone:
-        try:
-            validate_timezone(timezone_name)
-        except ValidationError as exc:
-            raise ValidationError({"timezone": exc.messages}) from exc
-        changes["timezone"] = [workspace.timezone, timezone_name]
+        changes["timezone"] = [workspace.timezone, _clean_timezone(timezone_name)]
         workspace.timezone = timezone_name
     if changes:
         workspace.save(update_fields=list(changes))
@@ -342,9 +342,7 @@ def invitation_accept(*, token: str, user: User, ip: str | None = None) -> Membe
     audit_record(
         workspace=invitation.workspace, action=AuditAction.INVITATION_ACCEPTED, actor=user, target=invitation, ip=ip
     )
-    if user.default_workspace_id is None:
-        user.default_workspace = invitation.workspace
-        user.save(update_fields=["default_workspace"])
+    user_default_workspace_set(user=user, workspace=invitation.workspace, replace=False)
     return membership
 
 
@@ -390,8 +388,11 @@ def api_key_revoke(*, api_key: ApiKey, actor: Actor, ip: str | None = None) -> A
     return api_key
 
 
-def user_default_workspace_set(*, user: User, workspace: Workspace) -> User:
-    """The workspace the dashboard and the API open in when none is named."""
+def user_default_workspace_set(*, user: User, workspace: Workspace, replace: bool = True) -> User:
+    """The workspace the dashboard and the API open in when none is named. With replace=False, only
+    a user who has none yet gets this one (a first workspace, a first accepted invitation)."""
+    if user.default_workspace_id is not None and not replace:
+        return user
     if user.default_workspace_id != workspace.pk:
         user.default_workspace = workspace
         user.save(update_fields=["default_workspace"])

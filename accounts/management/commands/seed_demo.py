@@ -33,9 +33,7 @@ class Command(BaseCommand):
         for email, name, role in TEAM:
             user = self._user(email, name)
             Membership.objects.get_or_create(workspace=workspace, user=user, defaults={"role": role})
-            if user.default_workspace_id is None:
-                user.default_workspace = workspace
-                user.save(update_fields=["default_workspace"])
+            services.user_default_workspace_set(user=user, workspace=workspace, replace=False)
         self.stdout.write(f"Demo workspace '{workspace.name}' ready; log in as {settings.DEMO_EMAIL}.")
 
     def _user(self, email: str, name: str, staff: bool = False) -> User:
