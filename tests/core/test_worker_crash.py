@@ -39,19 +39,23 @@ def _start_worker(var_dir: Path) -> subprocess.Popen:
         "VAR_DIR": str(var_dir),
         "LOG_LEVEL": "WARNING",
     }
-    return subprocess.Popen(
+    log = open(var_dir / "worker.log", "a")  # noqa: SIM115 — closed by _kill(); read it when this test fails
+    worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1", "-l", "warning"],
         cwd=settings.BASE_DIR,
         env=env,
         start_new_session=True,
-        stdout=open(var_dir / "worker.log", "a"),
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
+    worker.log = log
+    return worker
 
 
 def _kill(worker: subprocess.Popen) -> None:
     os.killpg(worker.pid, signal.SIGKILL)
     worker.wait(10)
+    worker.log.close()
 
 
 def _wait_for(condition, timeout: float, what: str, interval: float = 0.1) -> None:
