@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.github",
     "core",
     "accounts",
+    "builder",
 ]
 
 MIDDLEWARE = [
@@ -312,3 +313,8 @@ LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
 # --- Demo data ------------------------------------------------------------------------------------
 DEMO_EMAIL = "demo@siteflow.local"
 DEMO_PASSWORD = "siteflow-demo"
+
+# --- Builder --------------------------------------------------------------------------------------
+# A visitor must spend at least this long on a form (bots post at once) and post within the max age.
+FORM_MIN_SUBMIT_SECONDS = env.float("FORM_MIN_SUBMIT_SECONDS", default=3.0)
+FORM_TOKEN_MAX_AGE = env.int("FORM_TOKEN_MAX_AGE", default=7 * 24 * 3600)
