@@ -343,7 +343,7 @@ _component(
     "section",
     "Section / columns",
     "layout",
-    "A band of the page that lays out other components in 1–4 columns.",
+    "A band of the page that lays out other components in one to four columns.",
     SectionConfig,
     is_container=True,
     icon="columns",
