@@ -164,11 +164,19 @@ class Revision(TenantModel):
 
 class FormSubmission(TenantModel):
     """What a visitor sent through a form. Kept when the page or component is later deleted: the
-    CRM and the marketer's export must not lose a lead because the page was redesigned."""
+    CRM and the marketer's export must not lose a lead because the page was redesigned.
+
+    The page and component are referenced without a database constraint: a revision restore brings
+    a deleted form back under its old id, and its submissions must point at it again.
+    """
 
     site = models.ForeignKey(Site, null=True, on_delete=models.SET_NULL, related_name="submissions")
-    page = models.ForeignKey(Page, null=True, on_delete=models.SET_NULL, related_name="submissions")
-    component = models.ForeignKey(Component, null=True, on_delete=models.SET_NULL, related_name="submissions")
+    page = models.ForeignKey(
+        Page, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="submissions"
+    )
+    component = models.ForeignKey(
+        Component, null=True, on_delete=models.DO_NOTHING, db_constraint=False, related_name="submissions"
+    )
     #: The form's name at submission time (its heading), for lists and exports after it changes.
     form_name = models.CharField(max_length=300, blank=True)
     data = models.JSONField(default=dict)

@@ -7,6 +7,8 @@ from django.utils import timezone
 from accounts.authentication import generate_api_key, hash_secret
 from accounts.models import ApiKey, AuditAction, AuditEvent, Invitation, Membership, User, Workspace
 from accounts.roles import Role
+from builder.components import get_type
+from builder.models import Component, FormSubmission, Page, Revision, RevisionKind, Site, Template
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
@@ -81,6 +83,98 @@ class AuditEventFactory(factory.django.DjangoModelFactory):
     actor_email = "someone@example.com"
 
 
+class TemplateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Template
+
+    slug = factory.Sequence(lambda n: f"template-{n}")
+    name = factory.Sequence(lambda n: f"Template {n}")
+    category = "landing_page"
+    industry = "saas"
+    description = "A landing page for a software product."
+    content = factory.LazyFunction(
+        lambda: {
+            "pages": [
+                {
+                    "title": "Home",
+                    "path": "/",
+                    "is_home": True,
+                    "components": [
+                        {"type": "hero", "config": {"headline": "Ship faster"}},
+                        {
+                            "type": "section",
+                            "config": {"columns": 2},
+                            "children": [
+                                {"type": "rich_text", "config": {"html": "<p>Left</p>"}},
+                                {"type": "contact_form", "config": {}},
+                            ],
+                        },
+                    ],
+                },
+                {"title": "Pricing", "path": "/pricing", "components": [{"type": "pricing", "config": {}}]},
+            ],
+            "seo": {"title_suffix": "Acme"},
+        }
+    )
+    theme = factory.LazyFunction(lambda: {"colors": {"primary": "#0f766e"}})
+
+
+class SiteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Site
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"Site {n}")
+    slug = factory.Sequence(lambda n: f"site-{n}")
+
+
+class PageFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Page
+
+    site = factory.SubFactory(SiteFactory)
+    workspace = factory.SelfAttribute("site.workspace")
+    title = factory.Sequence(lambda n: f"Page {n}")
+    path = factory.Sequence(lambda n: f"/page-{n}")
+
+
+class ComponentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Component
+
+    page = factory.SubFactory(PageFactory)
+    workspace = factory.SelfAttribute("page.workspace")
+    type = "contact_form"
+    config = factory.LazyAttribute(lambda obj: get_type(obj.type).default_config())
+    position = factory.Sequence(lambda n: n)
+
+
+class RevisionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Revision
+
+    site = factory.SubFactory(SiteFactory)
+    workspace = factory.SelfAttribute("site.workspace")
+    kind = RevisionKind.SITE
+    label = "Saved"
+    snapshot = factory.LazyAttribute(
+        lambda obj: {"site": {"name": obj.site.name, "theme": {}, "seo": {}, "favicon": ""}, "pages": []}
+    )
+
+
+class FormSubmissionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FormSubmission
+
+    component = factory.SubFactory(ComponentFactory)
+    workspace = factory.SelfAttribute("component.workspace")
+    page = factory.SelfAttribute("component.page")
+    site = factory.SelfAttribute("component.page.site")
+    form_name = "Get in touch"
+    email = factory.Sequence(lambda n: f"visitor{n}@example.com")
+    data = factory.LazyAttribute(lambda obj: {"name": "Visitor", "email": obj.email, "message": "Hello"})
+
+
 def membership_in(workspace: Workspace) -> Membership:
     # A second member, so the owner row is never the object under attack.
     return MembershipFactory(workspace=workspace, role=Role.VIEWER)
@@ -92,4 +186,11 @@ TENANT_FACTORIES = {
     Invitation: lambda workspace: InvitationFactory(workspace=workspace),
     ApiKey: lambda workspace: ApiKeyFactory(workspace=workspace),
     AuditEvent: lambda workspace: AuditEventFactory(workspace=workspace),
+    Site: lambda workspace: SiteFactory(workspace=workspace),
+    Page: lambda workspace: PageFactory(site=SiteFactory(workspace=workspace)),
+    Component: lambda workspace: ComponentFactory(page=PageFactory(site=SiteFactory(workspace=workspace))),
+    Revision: lambda workspace: RevisionFactory(site=SiteFactory(workspace=workspace)),
+    FormSubmission: lambda workspace: FormSubmissionFactory(
+        component=ComponentFactory(page=PageFactory(site=SiteFactory(workspace=workspace)))
+    ),
 }

@@ -117,15 +117,12 @@ class ConfigError(ValueError):
         self.errors = errors
 
 
-def _path(loc: tuple) -> str:
-    return ".".join(str(part) for part in loc) or "config"
-
-
 def errors_from_pydantic(exc: PydanticValidationError, prefix: str = "config") -> dict[str, list[str]]:
+    """Each error under its dotted path: config.fields.0.label; a whole-object rule under the prefix."""
     errors: dict[str, list[str]] = {}
     for error in exc.errors(include_url=False):
         message = error["msg"].removeprefix("Value error, ")
-        key = ".".join(filter(None, [prefix, _path(error["loc"])]))
+        key = ".".join([prefix, *(str(part) for part in error["loc"])])
         errors.setdefault(key, []).append(message)
     return errors
 

@@ -14,6 +14,7 @@ from rest_framework import exceptions
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
 
+from core.concurrency import ConflictError
 from core.logging import get_logger
 from core.request_context import current_request_id
 
@@ -64,6 +65,8 @@ def exception_handler(exc: Exception, context: dict) -> JsonResponse:
         exc = exceptions.ValidationError(as_serializer_error(exc))
 
     set_rollback()
+    if isinstance(exc, ConflictError):
+        return _conflict_response(request, exc, context.get("view"))
     if not isinstance(exc, exceptions.APIException):
         log.exception("unhandled_api_exception", exc_info=exc)
         return error_response(request, 500, "server_error", "Something went wrong on our side.")
@@ -86,6 +89,13 @@ def exception_handler(exc: Exception, context: dict) -> JsonResponse:
         code = str(message.get("code") or code)
         message = message.get("detail") or exc.default_detail
     return error_response(request, exc.status_code, code, str(message), None, headers)
+
+
+def _conflict_response(request, exc: ConflictError, view) -> JsonResponse:
+    """409 carrying the stored object as the view would serialise it, under details.current."""
+    serialize = getattr(view, "conflict_representation", None)
+    current = serialize(exc.instance) if serialize else {"version": getattr(exc.instance, "version", None)}
+    return error_response(request, 409, "conflict", exc.message, {"current": current})
 
 
 def _is_api(request: HttpRequest) -> bool:

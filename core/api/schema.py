@@ -1,5 +1,7 @@
 """OpenAPI additions: the shared error envelope on every operation."""
 
+from drf_spectacular.utils import OpenApiResponse
+
 ERROR_ENVELOPE = {
     "type": "object",
     "required": ["error"],
@@ -12,7 +14,8 @@ ERROR_ENVELOPE = {
                 "message": {"type": "string"},
                 "details": {
                     "type": "object",
-                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                    "description": "Input field → its messages; on a 409, `current` holds the stored object.",
+                    "additionalProperties": {},
                 },
                 "trace_id": {"type": "string"},
             },
@@ -43,4 +46,12 @@ def add_error_responses(result, generator, request, public):
                 responses.setdefault(
                     status, {"description": description, "content": {"application/json": {"schema": ref}}}
                 )
+            # Operations that can conflict declare a 409 (CONFLICT_RESPONSE); its body is the envelope too.
+            if "409" in responses:
+                responses["409"]["content"] = {"application/json": {"schema": ref}}
     return result
+
+
+CONFLICT_RESPONSE = OpenApiResponse(
+    description="Stale version: the object changed since it was read; details.current holds it."
+)

@@ -100,7 +100,11 @@ def collect_api_routes() -> list[Route]:
     return routes
 
 
-ROUTES = collect_api_routes()
+ALL_ROUTES = collect_api_routes()
+# Shared catalogs (the template library) are the same for every workspace: no tenant data to attack.
+# test_shared_catalog_routes_are_read_only_and_hold_no_tenant_rows checks that claim.
+CATALOG_ROUTES = [route for route in ALL_ROUTES if getattr(route.view_class, "shared_catalog", False)]
+ROUTES = [route for route in ALL_ROUTES if route not in CATALOG_ROUTES]
 
 
 def _route_values(route: Route, obj, workspace) -> dict:
@@ -218,6 +222,36 @@ def test_route_collection_covers_the_workspace_api():
     # Views that serve no stored objects are not tenant routes.
     assert "api/v1/me/" not in routes
     assert "api/v1/auth/token/" not in routes
+
+
+def test_shared_catalog_routes_are_read_only_and_hold_no_tenant_rows():
+    assert {route.route for route in CATALOG_ROUTES} == {"api/v1/templates/", "api/v1/templates/{pk}/"}
+    for route in CATALOG_ROUTES:
+        assert route.methods == ["get"], f"{route.route} is a shared catalog but accepts {route.methods}"
+        assert not route.is_tenant_model, f"{route.route} is a shared catalog over tenant rows"
+
+
+def test_route_collection_covers_the_builder_api():
+    routes = {route.route for route in ROUTES}
+    for expected in [
+        "api/v1/sites/",
+        "api/v1/sites/{pk}/",
+        "api/v1/sites/{site_pk}/revisions/",
+        "api/v1/sites/{site_pk}/revisions/{pk}/",
+        "api/v1/sites/{site_pk}/revisions/{pk}/restore/",
+        "api/v1/pages/",
+        "api/v1/pages/{pk}/",
+        "api/v1/pages/reorder/",
+        "api/v1/pages/{pk}/tree/",
+        "api/v1/pages/{pk}/preview/",
+        "api/v1/components/",
+        "api/v1/components/{pk}/",
+        "api/v1/components/{pk}/move/",
+        "api/v1/components/{pk}/duplicate/",
+        "api/v1/form-submissions/",
+        "api/v1/form-submissions/{pk}/",
+    ]:
+        assert expected in routes, f"{expected} missing from {sorted(routes)}"
 
 
 def test_route_collection_maps_methods_of_each_route():
