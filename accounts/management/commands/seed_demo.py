@@ -8,6 +8,12 @@ from django.db import transaction
 from accounts import services
 from accounts.models import Membership, User, Workspace
 from accounts.roles import Role
+from builder import services as builder_services
+from builder.models import Site, Template
+from builder.services.library import template_library_load
+
+#: The demo site's template: its home page has a contact form.
+DEMO_TEMPLATE = "signal-noise-agency"
 
 TEAM = [
     ("maya@siteflow.local", "Maya Chen", Role.ADMIN),
@@ -34,6 +40,11 @@ class Command(BaseCommand):
             user = self._user(email, name)
             Membership.objects.get_or_create(workspace=workspace, user=user, defaults={"role": role})
             services.user_default_workspace_set(user=user, workspace=workspace, replace=False)
+        loaded = template_library_load()
+        self.stdout.write(f"Template library: {loaded}.")
+        if not Site.objects.filter(workspace=workspace).exists():
+            template = Template.objects.filter(slug=DEMO_TEMPLATE).first() or Template.objects.first()
+            builder_services.site_create(workspace=workspace, name=template.name, template=template, actor=demo)
         self.stdout.write(f"Demo workspace '{workspace.name}' ready; log in as {settings.DEMO_EMAIL}.")
 
     def _user(self, email: str, name: str, staff: bool = False) -> User:
