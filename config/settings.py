@@ -318,3 +318,11 @@ DEMO_PASSWORD = "siteflow-demo"
 # A visitor must spend at least this long on a form (bots post at once) and post within the max age.
 FORM_MIN_SUBMIT_SECONDS = env.float("FORM_MIN_SUBMIT_SECONDS", default=3.0)
 FORM_TOKEN_MAX_AGE = env.int("FORM_TOKEN_MAX_AGE", default=7 * 24 * 3600)
+# The public form endpoint (/f/<id>/) sits outside /api/, so it has a body limit of its own.
+FORM_MAX_BODY_BYTES = env.int("FORM_MAX_BODY_BYTES", default=64 * 1024)
+# Submissions per client address and per form, as "N/sec|min|hour|day".
+FORM_RATE_IP = env.str("FORM_RATE_IP", default="10/min")
+FORM_RATE_FORM = env.str("FORM_RATE_FORM", default="600/min")
+TURNSTILE_VERIFY_URL = env.str(
+    "TURNSTILE_VERIFY_URL", default="https://challenges.cloudflare.com/turnstile/v0/api/siteverify"
+)
