@@ -16,6 +16,7 @@ urlpatterns = [
     re_path(r"^api/", api_not_found),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("f/", include("builder.public_urls")),
     path("", include("config.dashboard_urls")),
 ]
 
