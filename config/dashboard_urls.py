@@ -1,6 +1,6 @@
 """The server-rendered dashboard. Each app's pages join here as the app arrives."""
 
-from django.urls import path
+from django.urls import include, path
 
 from accounts import views as account_views
 from core import views as core_views
@@ -9,7 +9,7 @@ app_name = "dashboard"
 
 urlpatterns = [
     path("", core_views.home, name="home"),
-    path("sites/", core_views.section, {"section": "sites"}, name="sites"),
+    path("sites/", include("builder.dashboard_urls")),
     path("contacts/", core_views.section, {"section": "contacts"}, name="contacts"),
     path("campaigns/", core_views.section, {"section": "campaigns"}, name="campaigns"),
     path("workflows/", core_views.section, {"section": "workflows"}, name="workflows"),

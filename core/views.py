@@ -99,10 +99,10 @@ def _checklist(request, access, *, member_count: int, pending_invitations: int, 
         ),
         ChecklistItem(
             "Build your first site",
-            "Pages, forms and workflows arrive soon.",
+            "Start from a template, then make it yours in the drag-and-drop editor.",
             done=False,
-            url=reverse("dashboard:sites"),
-            action="Preview",
+            url=link(Perm.WRITE_CONTENT, "dashboard:sites-new"),
+            action="Browse templates",
         ),
     ]
 
