@@ -357,7 +357,7 @@ def render_document(
     state = _Render(
         mode=mode,
         page_path=page.path,
-        nav_links=[{"label": nav.title, "url": nav.path} for nav in nav_pages or ()],
+        nav_links=[{"label": nav.title, "url": _safe_url(nav.path)} for nav in nav_pages or ()],
         turnstile_site_key=site.turnstile_site_key,
         form_base=settings.SITE_URL.rstrip("/") if mode == "published" else "",
     )
