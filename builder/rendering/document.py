@@ -164,19 +164,15 @@ def _safe_url(value) -> str:
         return ""
 
 
-def _moment(value: str) -> datetime:
-    return datetime.fromisoformat(value)
-
-
 def _moment_text(value: str) -> str:
-    moment = _moment(value)
+    moment = datetime.fromisoformat(value)
     offset = moment.strftime("%z")
     zone = "UTC" if offset in ("+0000", "-0000") else f"UTC{offset[:3]}:{offset[3:]}"
     return f"{moment.day} {moment:%B %Y}, {moment:%H:%M} {zone}"
 
 
 def _remaining(value: str) -> dict[str, int]:
-    seconds = max(math.floor((_moment(value) - timezone.now()).total_seconds()), 0)
+    seconds = max(math.floor((datetime.fromisoformat(value) - timezone.now()).total_seconds()), 0)
     return {
         "days": seconds // 86400,
         "hours": seconds // 3600 % 24,
@@ -289,7 +285,6 @@ def _render_node(node: dict, state: _Render) -> Markup:
         "uid": f"sf-{node_id or f'n{state.counter}'}",
         "attrs": _editor_attrs(node_id, type_name) if editor else Markup(""),
         "editor": editor,
-        "mode": state.mode,
         "page_path": state.page_path,
         "nav_links": state.nav_links,
         "children": _render_nodes(node.get("children") or (), state) if component_type.is_container else Markup(""),
