@@ -18,8 +18,7 @@ from rest_framework.views import APIView
 from builder import services
 from builder.components import REGISTRY
 from builder.models import Component, FormSubmission, Page, Revision, Site, Template
-
-# RENDER_IMPORT
+from builder.rendering import render_page
 from builder.selectors import page_tree
 from builder.serializers import (
     ComponentCreateSerializer,
@@ -296,8 +295,6 @@ class PageViewSet(
         mode = request.query_params.get("mode", "preview")
         if mode not in ("preview", "editor"):
             raise ValidationError({"mode": ["Use preview or editor."]})
-        from builder.rendering import render_page
-
         page = self.get_object()
         response = HttpResponse(render_page(page, mode=mode), content_type="text/html; charset=utf-8")
         response["Content-Security-Policy"] = PREVIEW_CSP
