@@ -9,6 +9,7 @@ from django.urls import reverse
 from accounts import selectors
 from accounts.roles import Perm
 from accounts.views import dashboard_view, render_page
+from builder.models import Site
 
 RECENT_EVENTS = 6
 
@@ -24,12 +25,6 @@ class Section:
 SECTIONS = {
     section.slug: section
     for section in (
-        Section(
-            "sites",
-            "Sites",
-            "Build landing pages and websites whose forms and buttons feed your contacts and workflows.",
-            ("Drag-and-drop page builder", "Custom domains with automatic HTTPS", "Forms that create contacts"),
-        ),
         Section(
             "contacts",
             "Contacts",
@@ -67,7 +62,7 @@ class ChecklistItem:
     action: str = ""
 
 
-def _checklist(request, access, *, member_count: int, pending_invitations: int, api_key_count: int):
+def _checklist(request, access, *, member_count: int, pending_invitations: int, api_key_count: int, has_site: bool):
     """The getting-started steps; a step this role can't take is listed without a link."""
 
     def link(perm: Perm, name: str) -> str | None:
@@ -100,7 +95,7 @@ def _checklist(request, access, *, member_count: int, pending_invitations: int, 
         ChecklistItem(
             "Build your first site",
             "Start from a template, then make it yours in the drag-and-drop editor.",
-            done=False,
+            done=has_site,
             url=link(Perm.WRITE_CONTENT, "dashboard:sites-new"),
             action="Browse templates",
         ),
@@ -114,7 +109,12 @@ def home(request, access):
     pending_invitations = selectors.invitation_list(workspace=workspace).pending().count()
     api_key_count = selectors.api_key_list(workspace=workspace).active().count()
     checklist = _checklist(
-        request, access, member_count=member_count, pending_invitations=pending_invitations, api_key_count=api_key_count
+        request,
+        access,
+        member_count=member_count,
+        pending_invitations=pending_invitations,
+        api_key_count=api_key_count,
+        has_site=Site.objects.for_workspace(workspace).exists(),
     )
     recent_events = None
     if access.can(Perm.READ_AUDIT_LOG):

@@ -5,7 +5,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from accounts.roles import Role
-from tests.factories import AuditEventFactory, UserFactory
+from tests.factories import AuditEventFactory, SiteFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +75,7 @@ def test_user_without_a_workspace_is_sent_to_create_one(client):
     assert response["Location"] == reverse("dashboard:workspace-new")
 
 
-@pytest.mark.parametrize("section", ["sites", "contacts", "campaigns", "workflows", "analytics"])
+@pytest.mark.parametrize("section", ["contacts", "campaigns", "workflows", "analytics"])
 def test_section_pages_show_a_coming_soon_empty_state(login_as, section):
     member = login_as(Role.VIEWER)
     response = member.web.get(reverse(f"dashboard:{section}"))
@@ -112,3 +112,13 @@ def test_unknown_page_renders_the_404_template(owner_web):
 def test_500_template_renders_without_a_request():
     html = render_to_string("500.html")
     assert "Something went wrong" in html
+
+
+def test_first_site_step_is_done_once_the_workspace_has_a_site(owner_web):
+    def step():
+        checklist = owner_web.web.get(reverse("dashboard:home")).context["checklist"]
+        return next(item for item in checklist if item.title == "Build your first site")
+
+    assert step().done is False
+    SiteFactory(workspace=owner_web.workspace)
+    assert step().done is True
