@@ -166,18 +166,21 @@ def _check_pages(pages: list[dict], errors: dict[str, list[str]]) -> None:
 
     # A template is copied into a workspace as is: a link to a page or an anchor it lacks would
     # ship broken on every site made from it.
+    anchors = {
+        page["path"]: {node["config"].get("anchor") for _, node in _walk(page["components"], "")} - {None, ""}
+        for page in pages
+    }
     for index, page in enumerate(pages):
-        where = f"pages.{index}.components"
-        anchors = {node["config"].get("anchor") for _, node in _walk(page["components"], where)} - {None, ""}
-        for at, node in _walk(page["components"], where):
+        for at, node in _walk(page["components"], f"pages.{index}.components"):
             for link_at, url in _links(node["config"], f"{at}.config"):
+                if not url.startswith(("#", "/")) or url.startswith("/static/"):
+                    continue
                 target, _, fragment = url.partition("#")
-                if url.startswith("#") and fragment not in anchors:
-                    errors[link_at] = [f"No section on this page has the anchor {fragment!r}."]
-                elif url.startswith("/") and not url.startswith("/static/"):
-                    path = target.split("?", 1)[0]
-                    if path not in paths:
-                        errors[link_at] = [f"The template has no page {path}."]
+                path = target.split("?", 1)[0] or page["path"]
+                if path not in paths:
+                    errors[link_at] = [f"The template has no page {path}."]
+                elif fragment and fragment not in anchors[path]:
+                    errors[link_at] = [f"No section on the page {path} has the anchor {fragment!r}."]
 
 
 def template_file_parse(file: Path, source: bytes) -> dict:
