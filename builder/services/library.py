@@ -194,7 +194,10 @@ def template_file_parse(file: Path, source: bytes) -> dict:
     try:
         spec = TemplateFile.model_validate(raw)
     except PydanticValidationError as exc:
-        raise TemplateFileError(file, errors_from_pydantic(exc, prefix="")) from None
+        errors = errors_from_pydantic(exc, prefix="file")
+        raise TemplateFileError(
+            file, {path.removeprefix("file."): messages for path, messages in errors.items()}
+        ) from None
 
     errors: dict[str, list[str]] = {}
     if spec.slug != file.stem:
