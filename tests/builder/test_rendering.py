@@ -149,7 +149,7 @@ def test_heading_renders_the_level_it_asks_for(level):
     assert [(element.tag, element.text) for element in headings] == [(f"h{level}", "Title")]
 
 
-def test_images_always_have_alt_and_load_lazily():
+def test_images_always_have_alt_and_load_lazily_but_the_heros():
     tree = [
         node("hero", layout="split", image={"src": "/img/hero.png", "alt": "Our app"}),
         node("image", image={"src": "https://cdn.example.com/deco.png", "alt": ""}),
@@ -166,8 +166,11 @@ def test_images_always_have_alt_and_load_lazily():
     assert len(images) == 8
     for image in images:
         assert image.get("alt") is not None, image.attrib
-        assert image.get("loading") == "lazy"
         assert image.get("decoding") == "async"
+        if image.get("src") == "/img/hero.png":  # the largest paint: fetched first, not lazily
+            assert image.get("fetchpriority") == "high" and image.get("loading") is None
+        else:
+            assert image.get("loading") == "lazy", image.attrib
     assert {image.get("src"): image.get("alt") for image in images}["https://cdn.example.com/deco.png"] == ""
     assert 'src="https://cdn.example.com/deco.png" alt=""' in html
 
