@@ -1,17 +1,21 @@
--- wrk script: authenticated GETs spread over the benchmark users' tokens (one per line in the file
--- named by BENCH_TOKENS_FILE), and a machine-readable summary line for bench/report.py.
-local tokens = {}
-local path = os.getenv("BENCH_TOKENS_FILE")
-if path == nil or path == "" then
+-- wrk script: authenticated GETs spread over the benchmark users' tokens, and a machine-readable
+-- summary line for bench/report.py. BENCH_TOKENS_FILE names a file of one "TOKEN [PATH]" per line:
+-- with a path, that user's requests go to it (each user's own page tree: one workspace per user
+-- keeps the per-workspace throttle at its production rate); without, to the path given to wrk.
+local tokens, paths = {}, {}
+local file = os.getenv("BENCH_TOKENS_FILE")
+if file == nil or file == "" then
   error("BENCH_TOKENS_FILE is not set")
 end
-for line in io.lines(path) do
-  if line ~= "" then
-    tokens[#tokens + 1] = "Bearer " .. line
+for line in io.lines(file) do
+  local token, path = line:match("^(%S+)%s*(%S*)")
+  if token then
+    tokens[#tokens + 1] = "Bearer " .. token
+    paths[#paths + 1] = path ~= "" and path or nil
   end
 end
 if #tokens == 0 then
-  error("no tokens in " .. path)
+  error("no tokens in " .. file)
 end
 
 local counter = 0
@@ -29,8 +33,9 @@ end
 
 function request()
   n = n + 1
-  headers["Authorization"] = tokens[(n % #tokens) + 1]
-  return wrk.format("GET", nil, headers)
+  local i = (n % #tokens) + 1
+  headers["Authorization"] = tokens[i]
+  return wrk.format("GET", paths[i], headers)
 end
 
 function done(summary, latency, requests)

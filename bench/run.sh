@@ -4,9 +4,11 @@
 #   make bench                      (or: bash bench/run.sh)
 #
 # Creates and migrates a dedicated database (siteflow_bench), makes users with a few workspaces each
-# and a long-lived JWT per user, starts uvicorn with production settings, waits for /healthz, runs
-# wrk against each endpoint (warm-up, then the measured run) spreading requests over the users'
-# tokens, stops the server and rewrites the results section of docs/benchmarks.md.
+# and a long-lived JWT per user, and gives each user a builder site (a 40- and a 100-component page
+# with a contact form). Times the page renderer in-process, then starts uvicorn with production
+# settings, waits for /healthz, runs wrk against each endpoint (warm-up, then the measured run)
+# spreading requests over the users' tokens, or posting to their forms, checks every acknowledged
+# form submission was stored, stops the server and rewrites the results section of docs/benchmarks.md.
 # Every knob below can be overridden from the environment. The Redis database named by
 # BENCH_REDIS_URL is flushed at the start: give it one of its own.
 set -euo pipefail
@@ -34,16 +36,33 @@ BENCH_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/13}
 # BENCH_UVICORN_ARGS="--interface wsgi").
 BENCH_APP=${BENCH_APP:-config.asgi:application}
 BENCH_UVICORN_ARGS=${BENCH_UVICORN_ARGS:-}
-BENCH_ENDPOINTS=${BENCH_ENDPOINTS:-me workspaces}
+# tree_c1 is the tree again over a single connection: one editor's wait, without the queue that 32
+# connections build in front of two busy cores.
+BENCH_ENDPOINTS=${BENCH_ENDPOINTS:-me workspaces tree tree_c1 form}
+# The form endpoint's measured run (it stores a row and an event per request, so it is kept shorter).
+BENCH_FORM_DURATION=${BENCH_FORM_DURATION:-20s}
+# The public form endpoint's limits for the bench server only: every request comes from 127.0.0.1,
+# which FORM_RATE_IP (10/min in production) would stop at once. The counters still run.
+BENCH_FORM_RATE=${BENCH_FORM_RATE:-1000000/min}
+# BENCH_RENDER=0 skips the in-process render benchmark; BENCH_RENDER_RUNS timed renders per call.
+BENCH_RENDER=${BENCH_RENDER:-1}
+BENCH_RENDER_RUNS=${BENCH_RENDER_RUNS:-200}
 BENCH_DOC=${BENCH_DOC:-docs/benchmarks.md}
 BENCH_TARGET_RPS=${BENCH_TARGET_RPS:-800}
 BENCH_TARGET_P95_MS=${BENCH_TARGET_P95_MS:-25}
+BENCH_TREE_TARGET_P95_MS=${BENCH_TREE_TARGET_P95_MS:-30}
+BENCH_FORM_TARGET_RPS=${BENCH_FORM_TARGET_RPS:-300}
+BENCH_RENDER_TARGET_MEDIAN_MS=${BENCH_RENDER_TARGET_MEDIAN_MS:-15}
 # BENCH_STRICT=1 makes a missed target fail the run.
 BENCH_STRICT=${BENCH_STRICT:-0}
 # BENCH_WRITE_DOC=0 prints the results without touching docs/benchmarks.md (for experiments).
 BENCH_WRITE_DOC=${BENCH_WRITE_DOC:-1}
 
-declare -A ENDPOINT_PATHS=([me]=/api/v1/me/ [workspaces]=/api/v1/workspaces/)
+# Display paths; tree and form requests go to each user's own page and form.
+declare -A ENDPOINT_PATHS=(
+  [me]=/api/v1/me/ [workspaces]=/api/v1/workspaces/ [tree]="/api/v1/pages/{id}/tree/"
+  [tree_c1]="/api/v1/pages/{id}/tree/" [form]="/f/{component_id}/"
+)
 
 OUT="$ROOT/var/bench"
 BASE="http://127.0.0.1:${BENCH_PORT}"
@@ -95,13 +114,17 @@ SERVER_ENV=(
   DATABASE_URL="postgres://${BENCH_PG_USER}@${BENCH_PG_HOST}:${BENCH_PG_PORT}/${BENCH_DB}"
   DB_POOL_MAX_SIZE="$BENCH_DB_POOL_MAX_SIZE"
   REDIS_URL="$BENCH_REDIS_URL"
+  FORM_MIN_SUBMIT_SECONDS=0
+  FORM_RATE_IP="$BENCH_FORM_RATE"
+  FORM_RATE_FORM="$BENCH_FORM_RATE"
   BENCH_USERS="$BENCH_USERS"
   VAR_DIR="$OUT/var"
 )
 # Shown in the report: everything but the secret.
 SERVER_ENV_SHOWN="DJANGO_ENV=production ALLOWED_HOSTS=127.0.0.1 SECURE_SSL_REDIRECT=false ACCESS_LOG=false"
 SERVER_ENV_SHOWN+=" LOG_LEVEL=WARNING DATABASE_URL=…/${BENCH_DB} DB_POOL_MAX_SIZE=${BENCH_DB_POOL_MAX_SIZE}"
-SERVER_ENV_SHOWN+=" REDIS_URL=${BENCH_REDIS_URL}${DJANGO_SETTINGS_MODULE:+ DJANGO_SETTINGS_MODULE=$DJANGO_SETTINGS_MODULE}"
+SERVER_ENV_SHOWN+=" REDIS_URL=${BENCH_REDIS_URL} FORM_MIN_SUBMIT_SECONDS=0 FORM_RATE_IP=${BENCH_FORM_RATE}"
+SERVER_ENV_SHOWN+=" FORM_RATE_FORM=${BENCH_FORM_RATE}${DJANGO_SETTINGS_MODULE:+ DJANGO_SETTINGS_MODULE=$DJANGO_SETTINGS_MODULE}"
 server_env() { env "${SERVER_ENV[@]}" "$@"; }
 
 rm -rf "$OUT"
@@ -111,11 +134,23 @@ redis-cli -h "${redis_hostport%:*}" -p "${redis_hostport##*:}" -n "$redis_db" fl
 echo "bench: migrating ${BENCH_DB}"
 server_env "$PY" manage.py migrate --noinput -v0
 server_env "$PY" manage.py collectstatic --noinput -v0
-echo "bench: creating ${BENCH_USERS} users and their tokens"
+echo "bench: creating ${BENCH_USERS} users, their tokens and builder sites"
 TOKENS_FILE="$OUT/tokens.txt"
-server_env "$PY" bench/setup_data.py >"$TOKENS_FILE"
+BUILDER="$OUT/builder"
+server_env "$PY" bench/setup_data.py --builder "$BUILDER" >"$TOKENS_FILE"
 [ "$(grep -c . "$TOKENS_FILE")" = "$BENCH_USERS" ] || die "could not create the benchmark users and tokens"
+[ "$(grep -c . "$BUILDER/tree_tokens.txt")" = "$BENCH_USERS" ] || die "could not create the builder sites"
 TOKEN=$(head -n1 "$TOKENS_FILE")
+TREE_PATH=$(head -n1 "$BUILDER/tree_tokens.txt" | cut -d' ' -f2)
+read -r FORM_ID FORM_TOKEN <"$BUILDER/forms.txt"
+# shellcheck disable=SC1091
+. "$BUILDER/render.env"
+
+# --- Render (in-process, before the server starts, so nothing else of ours competes for the cores) --
+if [ "$BENCH_RENDER" = "1" ]; then
+  echo "bench: rendering page ${RENDER_PAGE_ID} (${BENCH_RENDER_RUNS} runs per call)"
+  server_env "$PY" bench/render.py --page-id "$RENDER_PAGE_ID" --runs "$BENCH_RENDER_RUNS" --out "$OUT/render.json"
+fi
 
 # --- Server ----------------------------------------------------------------------------------------
 if (exec 3<>"/dev/tcp/127.0.0.1/${BENCH_PORT}") 2>/dev/null; then
@@ -156,22 +191,55 @@ for _ in $(seq 150); do
 done
 curl -fsS -o /dev/null "$BASE/healthz" || { cat "$OUT/server.log" >&2; die "/healthz did not answer within 30s"; }
 
+# The URL each endpoint's wrk run starts from (auth.lua replaces the tree path per user).
+declare -A ENDPOINT_URLS=(
+  [me]="$BASE/api/v1/me/" [workspaces]="$BASE/api/v1/workspaces/" [tree]="$BASE$TREE_PATH"
+  [tree_c1]="$BASE$TREE_PATH" [form]="$BASE/f/$FORM_ID/"
+)
 for name in $BENCH_ENDPOINTS; do
-  path=${ENDPOINT_PATHS[$name]:-}
-  [ -n "$path" ] || die "unknown endpoint '$name' (known: ${!ENDPOINT_PATHS[*]})"
-  code=$(curl -sS -o "$OUT/$name.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$BASE$path")
-  [ "$code" = "200" ] || { cat "$OUT/$name.json" >&2; die "GET $path answered $code, expected 200"; }
+  url=${ENDPOINT_URLS[$name]:-}
+  [ -n "$url" ] || die "unknown endpoint '$name' (known: ${!ENDPOINT_URLS[*]})"
+  if [ "$name" = "form" ]; then
+    code=$(curl -sS -o "$OUT/$name.json" -w '%{http_code}' -H "Accept: application/json" \
+      --data-urlencode "name=Bench check" --data-urlencode "email=check@bench.example.com" \
+      --data-urlencode "message=Is this form storing submissions?" --data-urlencode "website_url=" \
+      --data-urlencode "_ts=$FORM_TOKEN" "$url")
+    [ "$code" = "201" ] || { cat "$OUT/$name.json" >&2; die "POST $url answered $code, expected 201"; }
+  else
+    code=$(curl -sS -o "$OUT/$name.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$url")
+    [ "$code" = "200" ] || { cat "$OUT/$name.json" >&2; die "GET $url answered $code, expected 200"; }
+  fi
 done
 
 # --- Load ------------------------------------------------------------------------------------------
-export BENCH_TOKENS_FILE="$TOKENS_FILE"
+export BENCH_FORMS_FILE="$BUILDER/forms.txt"
 LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
+WRK=(wrk -t "$BENCH_THREADS" -c "$BENCH_CONNECTIONS")
+WRK_C1=(wrk -t 1 -c 1)
 for name in $BENCH_ENDPOINTS; do
   path=${ENDPOINT_PATHS[$name]}
-  echo "bench: GET $path: ${BENCH_WARMUP} warm-up, then ${BENCH_DURATION} with ${BENCH_CONNECTIONS} connections"
-  wrk -t "$BENCH_THREADS" -c "$BENCH_CONNECTIONS" -d "$BENCH_WARMUP" -s bench/auth.lua "$BASE$path" >/dev/null
-  wrk -t "$BENCH_THREADS" -c "$BENCH_CONNECTIONS" -d "$BENCH_DURATION" --latency -s bench/auth.lua "$BASE$path" |
-    tee "$OUT/$name.txt"
+  url=${ENDPOINT_URLS[$name]}
+  if [ "$name" = "form" ]; then
+    echo "bench: POST $path: ${BENCH_WARMUP} warm-up, then ${BENCH_FORM_DURATION} with ${BENCH_CONNECTIONS} connections"
+    "${WRK[@]}" -d "$BENCH_WARMUP" --timeout 10s -s bench/form.lua "$url" >/dev/null
+    # Requests still in flight when the warm-up stopped finish before the count is taken.
+    sleep 1
+    server_env "$PY" bench/form_check.py "$BUILDER/forms.txt" >"$OUT/form_before.json"
+    mkdir -p "$OUT/form_ids"
+    BENCH_FORM_IDS_DIR="$OUT/form_ids" "${WRK[@]}" -d "$BENCH_FORM_DURATION" --timeout 10s --latency \
+      -s bench/form.lua "$url" | tee "$OUT/$name.txt"
+    sleep 1
+    server_env "$PY" bench/form_check.py "$BUILDER/forms.txt" "$OUT/form_before.json" "$OUT/form_ids" |
+      tee "$OUT/form_check.json"
+  else
+    tokens="$TOKENS_FILE" load=("${WRK[@]}") connections=$BENCH_CONNECTIONS
+    case "$name" in tree | tree_c1) tokens="$BUILDER/tree_tokens.txt" ;; esac
+    [ "$name" != "tree_c1" ] || { load=("${WRK_C1[@]}") && connections=1; }
+    echo "bench: GET $path: ${BENCH_WARMUP} warm-up, then ${BENCH_DURATION} with ${connections} connection(s)"
+    BENCH_TOKENS_FILE="$tokens" "${load[@]}" -d "$BENCH_WARMUP" -s bench/auth.lua "$url" >/dev/null
+    BENCH_TOKENS_FILE="$tokens" "${load[@]}" -d "$BENCH_DURATION" --latency -s bench/auth.lua "$url" |
+      tee "$OUT/$name.txt"
+  fi
 done
 stop_server
 
@@ -179,6 +247,18 @@ stop_server
 {
   echo "ENDPOINTS=$BENCH_ENDPOINTS"
   for name in $BENCH_ENDPOINTS; do echo "PATH_$name=${ENDPOINT_PATHS[$name]}"; done
+  echo "TARGET_RPS_me=$BENCH_TARGET_RPS"
+  echo "TARGET_P95_MS_me=$BENCH_TARGET_P95_MS"
+  echo "TARGET_RPS_workspaces=$BENCH_TARGET_RPS"
+  echo "TARGET_P95_MS_workspaces=$BENCH_TARGET_P95_MS"
+  echo "TARGET_P95_MS_tree=$BENCH_TREE_TARGET_P95_MS"
+  echo "LABEL_tree= (100 components)"
+  echo "TARGET_P95_MS_tree_c1=$BENCH_TREE_TARGET_P95_MS"
+  echo "LABEL_tree_c1= (100 components), 1 connection"
+  echo "TARGET_RPS_form=$BENCH_FORM_TARGET_RPS"
+  echo "TARGET_RENDER_MEDIAN_MS=$BENCH_RENDER_TARGET_MEDIAN_MS"
+  echo "FORM_DURATION=$BENCH_FORM_DURATION"
+  echo "FORMS=$(grep -c . "$BUILDER/forms.txt")"
   echo "COMMAND=make bench"
   echo "SERVER_CMD=uvicorn ${BENCH_APP} --workers ${BENCH_WORKERS} --loop uvloop --http httptools --no-access-log --lifespan off${BENCH_UVICORN_ARGS:+ $BENCH_UVICORN_ARGS}"
   echo "SERVER_ENV=${SERVER_ENV_SHOWN}"
@@ -189,8 +269,6 @@ stop_server
   echo "WARMUP=$BENCH_WARMUP"
   echo "LOADAVG_START=$LOADAVG_START"
   echo "LOADAVG_END=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")"
-  echo "TARGET_RPS=$BENCH_TARGET_RPS"
-  echo "TARGET_P95_MS=$BENCH_TARGET_P95_MS"
   echo "PG_VERSION=$(psql_admin -tAc 'SHOW server_version' | awk '{print "PostgreSQL " $1}')"
   echo "REDIS_VERSION=$(redis-cli -h "${redis_hostport%:*}" -p "${redis_hostport##*:}" info server | sed -n 's/^redis_version:\([^[:space:]]*\).*/\1/p')"
   echo "UVICORN_VERSION=$("$PY" -c 'import uvicorn; print(uvicorn.__version__)')"
