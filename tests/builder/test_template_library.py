@@ -5,11 +5,13 @@ import copy
 import json
 import re
 from functools import cache
+from io import StringIO
 from pathlib import Path
 
 import html5lib
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 
 from builder.models import Template
 from builder.rendering import NavPage, PageData, SiteData, render_document
@@ -154,6 +156,17 @@ def test_loading_twice_is_idempotent():
     second = template_library_load()
     assert (second.created, second.updated, second.unchanged) == (0, 0, len(SLUGS))
     assert Template.objects.count() == len(rows)
+
+
+@pytest.mark.django_db
+def test_load_templates_command_prints_the_counts():
+    out = StringIO()
+    call_command("load_templates", stdout=out)
+    call_command("load_templates", stdout=out)
+    assert out.getvalue().splitlines() == [
+        f"Templates: {len(SLUGS)} created, 0 updated, 0 unchanged.",
+        f"Templates: 0 created, 0 updated, {len(SLUGS)} unchanged.",
+    ]
 
 
 @pytest.mark.django_db
