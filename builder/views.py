@@ -33,8 +33,11 @@ def _site_or_404(access, pk: int):
     return site
 
 
+LABELS = {"saas": "SaaS", "app": "App"}
+
+
 def _label(value: str) -> str:
-    return value.replace("_", " ").capitalize()
+    return LABELS.get(value) or value.replace("_", " ").capitalize()
 
 
 # --- Sites -----------------------------------------------------------------------------------------

@@ -13,9 +13,17 @@ from builder.models import FormSubmission, Page, Site, Template
 
 def site_list(*, workspace, search: str = "") -> QuerySet[Site]:
     """The workspace's sites, most recently edited first, each with `page_count`, `last_edited_at`
-    (the site's or any page's latest change), `preview_page_id` (the home page, else the first) and
-    its template, whose thumbnail the card shows."""
+    (the site's or any page's latest change), `preview_page_id` (the home page, else the first),
+    `submission_count` and its template, whose thumbnail the card shows."""
     first_page = Page.objects.filter(site=OuterRef("pk")).order_by("-is_home", "order", "id").values("pk")[:1]
+    # A subquery rather than a second Count() join, which would multiply pages by submissions.
+    submissions = (
+        FormSubmission.objects.filter(site=OuterRef("pk"))
+        .order_by()
+        .values("site")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
     sites = (
         Site.objects.for_workspace(workspace)
         .select_related("template")
@@ -24,6 +32,7 @@ def site_list(*, workspace, search: str = "") -> QuerySet[Site]:
             page_count=Count("pages"),
             last_edited_at=Greatest(F("updated_at"), Coalesce(Max("pages__updated_at"), F("updated_at"))),
             preview_page_id=Subquery(first_page),
+            submission_count=Coalesce(Subquery(submissions), 0),
         )
         .order_by("-last_edited_at", "-id")
     )

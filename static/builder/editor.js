@@ -347,7 +347,7 @@ const STATUS_TEXT = {
   saving: "Saving…",
   saved: "All changes saved",
   offline: "Couldn't save — retrying",
-  invalid: "Couldn't save: fix the highlighted fields",
+  invalid: "Not saved: fix the highlighted fields",
   conflict: "Conflict: someone else changed this page",
   readonly: "View only",
   error: "Couldn't load the page",
@@ -356,6 +356,7 @@ const STATUS_TEXT = {
 function setStatus(kind) {
   statusBox.dataset.status = kind;
   $(".ed-status-text", statusBox).textContent = STATUS_TEXT[kind];
+  statusBox.title = STATUS_TEXT[kind];
   $(".ed-status-action", statusBox)?.remove();
   if (kind === "conflict") {
     statusBox.append(el("button", { type: "button", class: "ed-status-action", text: "Reload", onclick: reloadAfterConflict }));
@@ -584,6 +585,19 @@ async function loadHistory(pageId) {
   }
   state.history.entries = ids.length ? ids : [{ tree: serializeTree(state.tree) }];
   state.history.cursor = state.history.entries.length - 1;
+}
+
+/** Undo stops here. Restoring a page revision puts its home flag back without giving the home page
+ * to another page, so stepping back across a change of home page could leave the site without one. */
+async function restartHistory() {
+  state.history.entries = [];
+  state.history.cursor = -1;
+  await recordLatestRevision();
+  if (!state.history.entries.length) {
+    state.history.entries = [{ tree: serializeTree(state.tree) }];
+    state.history.cursor = 0;
+  }
+  renderHistoryButtons();
 }
 
 function renderHistoryButtons() {
@@ -1059,7 +1073,8 @@ function setDevice(device) {
   state.device = device;
   stage.dataset.device = device;
   const width = DEVICE_WIDTHS[device];
-  frameBox.style.width = width ? `${width}px` : "";
+  // Tablet and mobile frames draw an 8px bezel; the page inside gets the device's full width.
+  frameBox.style.width = width ? `${width + 16}px` : "";
   for (const button of $$("[data-device]", $(".ed-segmented"))) {
     const active = button.dataset.device === device;
     button.classList.toggle("is-active", active);
@@ -1243,6 +1258,7 @@ async function makeHome(page) {
   try {
     await pageWrite(page, { is_home: true });
     await refreshSite();
+    await restartHistory();
     toast(`${page.title} is now the home page.`, "info");
   } catch (error) {
     toast(`Couldn't change the home page: ${firstMessage(error)}`, "error");
@@ -1581,6 +1597,7 @@ class SchemaForm {
   }
 
   optionLabel(path, option) {
+    if (path[path.length - 1] === "level" && typeof option === "number") return `Heading ${option}`;
     if (path[path.length - 2] === "fonts" && config.fontStacks[option]) {
       return `${humanize(option)} — ${config.fontStacks[option].split(",")[0].replace(/"/g, "")}`;
     }
@@ -1823,7 +1840,7 @@ class SchemaForm {
         unplaced.push(...messages);
         continue;
       }
-      for (const message of messages) list.append(el("li", { text: message }));
+      for (const message of messages) list.append(el("li", { text: readable(message) }));
       list.hidden = false;
       list.parentElement.classList.add("has-error");
       let ancestor = list.parentElement.closest("details");
@@ -1834,6 +1851,11 @@ class SchemaForm {
     }
     return unplaced;
   }
+}
+
+/** Pydantic names the regular expression a value missed; the field's hint says it in words. */
+function readable(message) {
+  return /^String should match pattern/.test(message) ? "That isn't in the expected format; see the hint." : message;
 }
 
 function section(title, ...children) {

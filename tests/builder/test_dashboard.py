@@ -70,12 +70,15 @@ def editor_config(response) -> dict:
 
 def test_sites_list_shows_the_workspaces_sites_with_page_counts_and_links(editor, site):
     SiteFactory(workspace=WorkspaceFactory(), name="Someone else's site")
+    form = ComponentFactory(page=site.pages.get(is_home=True), type="contact_form")
+    FormSubmissionFactory.create_batch(2, component=form)
     response = editor.web.get(reverse("dashboard:sites"))
     assert response.status_code == 200
     html = html_of(response)
     assert "Spring launch" in html
     assert "Someone else" not in html
     assert "2 pages" in html
+    assert "2 submissions" in html
     assert reverse("dashboard:sites-editor", args=[site.pk]) in html
     assert reverse("dashboard:sites-submissions", args=[site.pk]) in html
     home = site.pages.get(is_home=True)
