@@ -246,18 +246,18 @@ def template_library_load(*, directory: Path | None = None) -> LoadResult:
     load are skipped. Raises TemplateFileError, and writes nothing, if any file is invalid."""
     directory = directory or LIBRARY_DIR
     parsed = []
-    slugs: dict[str, Path] = {}
+    # Slugs are unique: each must equal its file's name.
     for file in sorted(directory.glob("*.json")):
         source = file.read_bytes()
         fields = template_file_parse(file, source)
-        if fields["slug"] in slugs:
-            raise TemplateFileError(file, {"slug": [f"Already used by {slugs[fields['slug']].name}."]})
-        slugs[fields["slug"]] = file
         fields["source_hash"] = hashlib.sha256(source).hexdigest()
         fields["thumbnail"] = _thumbnail(fields["slug"])
         parsed.append(fields)
 
-    existing = {template.slug: template for template in Template.objects.filter(slug__in=slugs).select_for_update()}
+    existing = {
+        template.slug: template
+        for template in Template.objects.filter(slug__in=[fields["slug"] for fields in parsed]).select_for_update()
+    }
     created = updated = unchanged = 0
     for fields in parsed:
         template = existing.get(fields["slug"])
