@@ -21,7 +21,7 @@ const CONFIG_SAVE_DELAY = 600;
 const THEME_SAVE_DELAY = 450;
 const RETRY_DELAYS = [2000, 4000, 8000, 15000, 30000];
 const HISTORY_DEPTH = 50;
-const WORDS = { url: "URL", cta: "CTA", seo: "SEO", og: "OG", faq: "FAQ", id: "ID", src: "Image URL", alt: "Alt text" };
+const WORDS = { url: "URL", cta: "CTA", seo: "SEO", og: "OG", faq: "FAQ", id: "ID", src: "Image URL", alt: "Alt text", html: "Content" };
 // Inputs that only matter for some kinds of form field; hidden otherwise so the panel stays short.
 const FIELD_RULES = {
   FormField: {
