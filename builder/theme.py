@@ -3,9 +3,8 @@
 from typing import Literal
 
 from pydantic import Field
-from pydantic import ValidationError as PydanticValidationError
 
-from builder.components.base import Color, Config, ConfigError, Text, Url, errors_from_pydantic
+from builder.components.base import Color, Config, Text, Url, validate_config
 
 #: Font choices map to system and web-safe stacks, so a page never loads fonts from a CDN.
 FONT_STACKS = {
@@ -50,23 +49,12 @@ class SeoDefaults(Config):
     og_image: Url = ""
 
 
-def _validate(model: type[Config], value, field: str) -> dict:
-    if value is None:
-        value = {}
-    if not isinstance(value, dict):
-        raise ConfigError({field: ["Must be an object."]})
-    try:
-        return model.model_validate(value).model_dump(mode="json")
-    except PydanticValidationError as exc:
-        raise ConfigError(errors_from_pydantic(exc, prefix=field)) from None
-
-
 def theme_clean(value) -> dict:
-    return _validate(Theme, value, "theme")
+    return validate_config(Theme, value, "theme")
 
 
 def seo_clean(value) -> dict:
-    return _validate(SeoDefaults, value, "seo")
+    return validate_config(SeoDefaults, value, "seo")
 
 
 def theme_schema() -> dict:

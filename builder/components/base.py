@@ -127,6 +127,19 @@ def errors_from_pydantic(exc: PydanticValidationError, prefix: str = "config") -
     return errors
 
 
+def validate_config(model: type[Config], value: Any, prefix: str = "config") -> dict:
+    """`value` checked against `model` and normalised (defaults filled, rich text sanitised), as JSON
+    data; ConfigError with each bad field's path under `prefix` otherwise."""
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise ConfigError({prefix: ["Must be an object."]})
+    try:
+        return model.model_validate(value).model_dump(mode="json")
+    except PydanticValidationError as exc:
+        raise ConfigError(errors_from_pydantic(exc, prefix)) from None
+
+
 # --- Component types ---------------------------------------------------------------------------------
 
 
@@ -149,15 +162,7 @@ class ComponentType:
     CATEGORIES: ClassVar[tuple[str, ...]] = ("layout", "content", "media", "marketing", "forms", "social_proof")
 
     def validate(self, config: Any) -> dict:
-        """The config, checked and normalised (defaults filled, rich text sanitised); ConfigError if bad."""
-        if config is None:
-            config = {}
-        if not isinstance(config, dict):
-            raise ConfigError({"config": ["Must be an object."]})
-        try:
-            return self.config_model.model_validate(config).model_dump(mode="json")
-        except PydanticValidationError as exc:
-            raise ConfigError(errors_from_pydantic(exc)) from None
+        return validate_config(self.config_model, config)
 
     def default_config(self) -> dict:
         return self.config_model().model_dump(mode="json")
