@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pydantic import ValidationError as PydanticValidationError
 
-from builder.components import ConfigError, get_type
+from builder.components import ConfigError
 from builder.components.base import errors_from_pydantic
 from builder.models import Template
+from builder.services.trees import tree_as_data, tree_clean
 from builder.theme import seo_clean, theme_clean
 
 LIBRARY_DIR = Path(__file__).resolve().parent.parent / "template_library"
@@ -89,46 +91,8 @@ class LoadResult:
     unchanged: int = 0
 
 
-_NODE_KEYS = {"type", "config", "children"}
 #: Config keys that hold a link a visitor follows (Link.url, ImageConfig.link, form redirects).
 _LINK_KEYS = {"url", "link", "redirect_url"}
-
-
-def _clean_nodes(nodes: list, where: str, errors: dict[str, list[str]]) -> list[dict]:
-    cleaned = []
-    for index, node in enumerate(nodes):
-        at = f"{where}.{index}"
-        if not isinstance(node, dict):
-            errors[at] = ["A component must be an object with type, config and children."]
-            continue
-        if unknown := sorted(set(node) - _NODE_KEYS):
-            errors[at] = [f"Unknown keys: {', '.join(unknown)}."]
-            continue
-        try:
-            component_type = get_type(node.get("type"))
-        except ConfigError as exc:
-            errors[f"{at}.type"] = exc.errors["type"]
-            continue
-        try:
-            config = component_type.validate(node.get("config"))
-        except ConfigError as exc:
-            errors.update({f"{at}.{path}": messages for path, messages in exc.errors.items()})
-            continue
-        children = node.get("children") or []
-        if not isinstance(children, list):
-            errors[f"{at}.children"] = ["Must be a list."]
-            continue
-        if children and not component_type.is_container:
-            errors[f"{at}.children"] = [f"A {component_type.type} is not a container and cannot have children."]
-            continue
-        cleaned.append(
-            {
-                "type": component_type.type,
-                "config": config,
-                "children": _clean_nodes(children, f"{at}.children", errors),
-            }
-        )
-    return cleaned
 
 
 def _walk(nodes: list[dict], where: str):
@@ -210,13 +174,15 @@ def template_file_parse(file: Path, source: bytes) -> dict:
         seo = seo_clean(spec.seo)
     except ConfigError as exc:
         errors.update(exc.errors)
-    pages = [
-        {
-            **page.model_dump(exclude={"components"}),
-            "components": _clean_nodes(page.components, f"pages.{i}.components", errors),
-        }
-        for i, page in enumerate(spec.pages)
-    ]
+    pages = []
+    for index, page in enumerate(spec.pages):
+        try:
+            # A template's nodes carry no ids: every site made from it gets components of its own.
+            nodes = tree_clean(page.components, prefix=f"pages.{index}.components", with_ids=False)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+            nodes = []
+        pages.append({**page.model_dump(exclude={"components"}), "components": tree_as_data(nodes)})
     if not errors:
         _check_pages(pages, errors)
     if errors:

@@ -25,9 +25,11 @@ class CleanNode:
     children: list["CleanNode"] = field(default_factory=list)
 
 
-def tree_clean(nodes, *, prefix: str = "components") -> list[CleanNode]:
+def tree_clean(nodes, *, prefix: str = "components", with_ids: bool = True) -> list[CleanNode]:
     """Check every node (known type, valid config, children only in containers, depth, size, ids well
-    formed and not repeated); one ValidationError naming every bad path, e.g. components.2.config.url."""
+    formed and not repeated); one ValidationError naming every bad path, e.g. components.2.config.url.
+    Without ids (template files), a node naming one is refused."""
+    allowed_keys = {"id", "type", "config", "children", "version"} if with_ids else {"type", "config", "children"}
     errors: dict[str, list[str]] = {}
     seen_ids: set[uuid.UUID] = set()
     count = 0
@@ -52,11 +54,11 @@ def tree_clean(nodes, *, prefix: str = "components") -> list[CleanNode]:
         if not isinstance(item, dict):
             errors.setdefault(path, []).append("Must be an object with type and config.")
             return None
-        unknown = set(item) - {"id", "type", "config", "children", "version"}
+        unknown = set(item) - allowed_keys
         if unknown:
             errors.setdefault(path, []).append(f"Unknown keys: {', '.join(sorted(map(str, unknown)))}.")
         node_id = None
-        if item.get("id") not in (None, ""):
+        if with_ids and item.get("id") not in (None, ""):
             try:
                 node_id = uuid.UUID(str(item["id"]))
             except ValueError:
@@ -146,6 +148,11 @@ def _check_ids_free(ids: list[uuid.UUID]) -> None:
     taken = set(Component.objects.filter(pk__in=ids).values_list("pk", flat=True))
     if taken:
         raise ValidationError({"components": [f"Component {sorted(map(str, taken))[0]} is not on this page."]})
+
+
+def tree_as_data(nodes: list[CleanNode]) -> list[dict]:
+    """Cleaned nodes as plain data, the shape template files and the template library store."""
+    return [{"type": node.type, "config": node.config, "children": tree_as_data(node.children)} for node in nodes]
 
 
 def tree_snapshot(nodes) -> list[dict]:
