@@ -33,3 +33,20 @@ def render_page(page: Page, *, mode: Mode = "preview") -> str:
         mode=mode,
         nav_pages=nav_pages,
     )
+
+
+def render_library_page(*, name: str, theme: dict, content: dict, page: dict) -> str:
+    """A template library page (its stored content: pages of id-less nodes) as a preview document,
+    for thumbnails and the gallery; forms in it render disabled, having no id to post to."""
+    return render_document(
+        site=SiteData(name=name, theme=theme, seo=content.get("seo") or {}),
+        page=PageData(
+            title=page["title"],
+            path=page["path"],
+            seo_title=page.get("seo_title", ""),
+            seo_description=page.get("seo_description", ""),
+        ),
+        tree=page["components"],
+        mode="preview",
+        nav_pages=[NavPage(title=other["title"], path=other["path"]) for other in content["pages"]],
+    )

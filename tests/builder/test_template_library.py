@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.management import call_command
 
 from builder.models import Template
-from builder.rendering import NavPage, PageData, SiteData, render_document
+from builder.rendering import render_library_page
 from builder.services.library import LIBRARY_DIR, TemplateFileError, template_file_parse, template_library_load
 
 FILES = sorted(LIBRARY_DIR.glob("*.json"))
@@ -30,19 +30,7 @@ def parsed(slug: str) -> dict:
 
 
 def render(template: dict, page: dict) -> str:
-    pages = template["content"]["pages"]
-    return render_document(
-        site=SiteData(name=template["name"], theme=template["theme"], seo=template["content"]["seo"]),
-        page=PageData(
-            title=page["title"],
-            path=page["path"],
-            seo_title=page["seo_title"],
-            seo_description=page["seo_description"],
-        ),
-        tree=page["components"],
-        mode="preview",
-        nav_pages=[NavPage(title=other["title"], path=other["path"]) for other in pages],
-    )
+    return render_library_page(name=template["name"], theme=template["theme"], content=template["content"], page=page)
 
 
 def parse_strict(html: str):

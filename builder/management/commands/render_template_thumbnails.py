@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from builder.rendering import NavPage, PageData, SiteData, render_document
+from builder.rendering import render_library_page
 from builder.services.library import LIBRARY_DIR, THUMBNAIL_DIR, TemplateFileError, template_file_parse
 
 VIEWPORT = {"width": 1280, "height": 800}
@@ -25,20 +25,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 def template_home_html(fields: dict) -> str:
     """A parsed library template's home page as a preview document."""
-    pages = fields["content"]["pages"]
-    home = next(page for page in pages if page["is_home"])
-    return render_document(
-        site=SiteData(name=fields["name"], theme=fields["theme"], seo=fields["content"]["seo"]),
-        page=PageData(
-            title=home["title"],
-            path=home["path"],
-            seo_title=home["seo_title"],
-            seo_description=home["seo_description"],
-        ),
-        tree=home["components"],
-        mode="preview",
-        nav_pages=[NavPage(title=page["title"], path=page["path"]) for page in pages],
-    )
+    home = next(page for page in fields["content"]["pages"] if page["is_home"])
+    return render_library_page(name=fields["name"], theme=fields["theme"], content=fields["content"], page=home)
 
 
 class Command(BaseCommand):
