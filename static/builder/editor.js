@@ -107,8 +107,11 @@ function humanize(key) {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
+const SINGULAR = { social: "social link" };
+
 function singular(label) {
   const lower = label.toLowerCase();
+  if (SINGULAR[lower]) return SINGULAR[lower];
   if (lower.endsWith("ies")) return lower.slice(0, -3) + "y";
   if (lower.endsWith("s") && !lower.endsWith("ss")) return lower.slice(0, -1);
   return lower;
@@ -148,7 +151,6 @@ function debounce(fn, delay) {
     }, delay);
   };
   debounced.cancel = () => clearTimeout(timer);
-  debounced.pending = () => timer !== null;
   debounced.flush = (...args) => {
     if (timer === null) return;
     clearTimeout(timer);
@@ -1782,7 +1784,7 @@ class SchemaForm {
         body.append(el("div", { class: "prop-list-item", "data-path": itemPath.join(".") }, input, controls, el("ul", { class: "errorlist", "data-error-for": itemPath.join("."), hidden: true })));
       }
     });
-    if (!items.length) body.append(el("p", { class: "prop-empty", text: `No ${label.toLowerCase()} yet.` }));
+    if (!items.length) body.append(el("p", { class: "prop-empty", text: `No ${itemName}s yet.` }));
     body.append(
       el("button", {
         type: "button",
