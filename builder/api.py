@@ -12,6 +12,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import JSONRenderer, StaticHTMLRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -289,7 +290,7 @@ class PageViewSet(
         parameters=[OpenApiParameter("mode", str, enum=["preview", "editor"], description="editor: marks components")],
         responses={(200, "text/html"): OpenApiTypes.STR},
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], renderer_classes=[StaticHTMLRenderer, JSONRenderer])
     def preview(self, request, pk=None):
         """The page rendered as a complete HTML document."""
         mode = request.query_params.get("mode", "preview")

@@ -14,7 +14,10 @@ from builder.services.trees import tree_clean, tree_snapshot, tree_write
 
 #: Page revisions kept per page; autosave writes one per save, so older ones are pruned.
 PAGE_REVISIONS_KEPT = 100
-PAGE_FIELDS = ("title", "path", "seo_title", "seo_description", "og_image", "order", "is_home")
+#: What a page revision puts back. Where the page sits in its site (order, home) is the site's
+#: structure: a site revision restores it, a page revision leaves it as the site has it now.
+PAGE_CONTENT_FIELDS = ("title", "path", "seo_title", "seo_description", "og_image")
+PAGE_FIELDS = (*PAGE_CONTENT_FIELDS, "order", "is_home")
 SITE_FIELDS = ("name", "theme", "seo", "favicon")
 
 
@@ -64,12 +67,19 @@ def _user(actor):
     return actor if isinstance(actor, User) else None
 
 
-def _page_restore(*, site: Site, state: dict) -> Page:
+def _page_restore(*, site: Site, state: dict, fields: tuple[str, ...] = PAGE_FIELDS) -> Page:
     """Put one page back as `state` says, recreating it with its old id if it was deleted."""
     page = Page.objects.select_for_update().filter(site=site, pk=state["id"]).first()
     if page is None:
-        page = Page(pk=state["id"], workspace_id=site.workspace_id, site=site)
-    for name in PAGE_FIELDS:
+        siblings = Page.objects.filter(site=site)
+        page = Page(
+            pk=state["id"],
+            workspace_id=site.workspace_id,
+            site=site,
+            order=siblings.count(),
+            is_home=not siblings.filter(is_home=True).exists(),
+        )
+    for name in fields:
         setattr(page, name, state[name])
     page.version = (page.version or 0) + 1
     page.save()
@@ -83,11 +93,8 @@ def revision_restore(*, revision: Revision, actor=None) -> Revision:
     site = Site.objects.select_for_update().get(pk=revision.site_id)
     snapshot = revision.snapshot
     if revision.kind == RevisionKind.PAGE:
-        other_home = Page.objects.filter(site=site, is_home=True).exclude(pk=snapshot["id"])
-        if snapshot["is_home"]:
-            other_home.update(is_home=False)
         _check_path_free(site=site, state=snapshot)
-        page = _page_restore(site=site, state=snapshot)
+        page = _page_restore(site=site, state=snapshot, fields=PAGE_CONTENT_FIELDS)
         return revision_record_page(
             page=page, label=f"Restored revision {revision.pk}", actor=actor, restored_from=revision
         )

@@ -277,5 +277,12 @@ def test_preview_is_a_sandboxed_html_document(editor, home):
     assert "data-component-id" in editor_mode
 
 
+def test_preview_answers_a_browser_asking_for_html(editor, home, assert_error):
+    response = editor.client.get(f"/api/v1/pages/{home.pk}/preview/", HTTP_ACCEPT="text/html,*/*;q=0.8")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/html")
+    missing = editor.client.get("/api/v1/pages/99999999/preview/", HTTP_ACCEPT="text/html")
+    assert_error(missing, 404, "not_found")
+
+
 def test_preview_mode_must_be_known(editor, home, assert_error):
     assert_error(editor.client.get(f"/api/v1/pages/{home.pk}/preview/?mode=publish"), 400, "validation_error", "mode")

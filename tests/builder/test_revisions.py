@@ -110,3 +110,23 @@ def test_old_page_revisions_are_pruned(editor, home):
         services.revision_record_page(page=home, label=f"Save {index}")
     assert Revision.objects.filter(page=home).count() == PAGE_REVISIONS_KEPT
     assert Revision.objects.filter(page=home).latest("id").label == f"Save {PAGE_REVISIONS_KEPT + 4}"
+
+
+def test_restoring_a_page_revision_leaves_the_sites_home_and_order_alone(editor, site, home):
+    pricing = site.pages.get(path="/pricing")
+    before_home = services.revision_record_page(page=pricing, label="Before it was home")
+    editor.client.patch(f"/api/v1/pages/{pricing.pk}/", {"version": pricing.version, "is_home": True}, format="json")
+    editor.client.post("/api/v1/pages/reorder/", {"site": site.pk, "pages": [pricing.pk, home.pk]}, format="json")
+
+    assert editor.client.post(f"/api/v1/sites/{site.pk}/revisions/{before_home.pk}/restore/").status_code == 200
+    assert list(site.pages.order_by("order").values_list("pk", "is_home")) == [(pricing.pk, True), (home.pk, False)]
+
+
+def test_restoring_a_deleted_page_appends_it_without_stealing_home(editor, site, home):
+    pricing = site.pages.get(path="/pricing")
+    revision = services.revision_record_page(page=pricing, label="Before deletion")
+    editor.client.delete(f"/api/v1/pages/{pricing.pk}/")
+    assert editor.client.post(f"/api/v1/sites/{site.pk}/revisions/{revision.pk}/restore/").status_code == 200
+    restored = Page.objects.get(pk=pricing.pk)
+    assert (restored.path, restored.is_home, restored.order) == ("/pricing", False, 1)
+    assert [n["type"] for n in page_tree(page=restored)] == ["pricing"]
