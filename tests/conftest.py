@@ -1,11 +1,12 @@
 import os
+import shutil
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings as django_settings
 from django.core.cache import cache
-from django.test import override_settings
+from django.test import Client, override_settings
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -13,15 +14,19 @@ from accounts.roles import Role
 from tests.factories import ApiKeyFactory, MembershipFactory, UserFactory, WorkspaceFactory
 
 SERVICES = os.environ.get("DATABASE_URL", "").startswith("postgres") and bool(os.environ.get("REDIS_URL"))
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
 
 
 def pytest_collection_modifyitems(config, items):
-    if SERVICES:
-        return
-    skip = pytest.mark.skip(reason="needs PostgreSQL and Redis: set DATABASE_URL=postgres://… and REDIS_URL")
+    skip_services = pytest.mark.skip(reason="needs PostgreSQL and Redis: set DATABASE_URL=postgres://… and REDIS_URL")
+    skip_browser = pytest.mark.skip(
+        reason="no Chromium: install it (apt-get install chromium) or set CHROMIUM_PATH to its binary"
+    )
     for item in items:
-        if "services" in item.keywords:
-            item.add_marker(skip)
+        if "services" in item.keywords and not SERVICES:
+            item.add_marker(skip_services)
+        if "browser" in item.keywords and not CHROMIUM:
+            item.add_marker(skip_browser)
 
 
 def _redis_db(url: str, db: int) -> str:
@@ -73,6 +78,38 @@ class Member:
         self.client.force_authenticate(self.user)
         self.user.default_workspace = workspace
         self.user.save(update_fields=["default_workspace"])
+
+
+@pytest.fixture
+def login_as(make_member):
+    """A member with `role` (in a new workspace unless one is given), with `.web`, a Django test
+    client signed in to the dashboard as them (the `.client` from make_member speaks to the API)."""
+
+    def make(role: str = Role.OWNER, workspace=None):
+        member = make_member(workspace=workspace, role=role)
+        member.web = Client()
+        member.web.force_login(member.user)
+        return member
+
+    return make
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    """A page in the system Chromium, driven by Playwright (tests marked `browser`)."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; the ORM calls the test itself
+    # makes are still synchronous and safe.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        browser.close()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import json
 import re
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from accounts.roles import Role
@@ -23,17 +22,10 @@ from tests.factories import (
 
 
 @pytest.fixture
-def member(make_member):
-    """make_member(role) → a member of one shared workspace, with `.web` signed in to the dashboard."""
+def member(login_as):
+    """member(role) → a member of one shared workspace, with `.web` signed in to the dashboard."""
     workspace = WorkspaceFactory(name="Northwind")
-
-    def make(role: str = Role.EDITOR):
-        person = make_member(workspace=workspace, role=role)
-        person.web = Client()
-        person.web.force_login(person.user)
-        return person
-
-    return make
+    return lambda role=Role.EDITOR: login_as(role, workspace=workspace)
 
 
 @pytest.fixture

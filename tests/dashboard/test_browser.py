@@ -1,9 +1,7 @@
 """A person's path through the dashboard in a real browser: sign in, find the team, invite someone."""
 
 import importlib
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,30 +13,9 @@ from tests.factories import DEFAULT_PASSWORD, MembershipFactory, UserFactory, Wo
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
 SCREENSHOT = Path(settings.BASE_DIR) / "var" / "screenshots" / "dashboard.png"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM, reason="no Chromium: install it (apt-get install chromium) or set CHROMIUM_PATH to its binary"
-    ),
-]
-
-
-@pytest.fixture
-def browser_page(monkeypatch):
-    # Playwright's sync API keeps an event loop on this thread; the ORM calls the test itself
-    # makes are still synchronous and safe.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        page = browser.new_page(viewport={"width": 1366, "height": 900})
-        page.set_default_timeout(15_000)
-        yield page
-        browser.close()
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
