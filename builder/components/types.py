@@ -426,7 +426,7 @@ _component(
     "contact_form",
     "Contact form",
     "forms",
-    "Name, email and message; every submission becomes a contact.",
+    "Name, email and message; every submission is stored and announced to the rest of the product.",
     ContactFormConfig,
     emits=(FORM_SUBMITTED,),
     is_form=True,

@@ -1924,7 +1924,7 @@ function renderComponentProperties(pane, found) {
         "div",
         { class: "ed-prop-note" },
         el("span", { html: icon("mail") }),
-        el("span", {}, "Submissions from this form become contacts and appear under ", el("a", { href: config.submissionsUrl, text: "Submissions" }), "."),
+        el("span", {}, "Every submission is stored and listed under ", el("a", { href: config.submissionsUrl, text: "Submissions" }), "."),
       ),
     );
   }
