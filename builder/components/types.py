@@ -426,7 +426,7 @@ _component(
     "contact_form",
     "Contact form",
     "forms",
-    "Name, email and message; every submission is stored and announced to the rest of the product.",
+    "Name, email and message, collected under the site's Submissions.",
     ContactFormConfig,
     emits=(FORM_SUBMITTED,),
     is_form=True,
