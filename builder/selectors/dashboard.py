@@ -5,10 +5,10 @@ Every tenant read takes the workspace, so a page can only ever list or find its 
 
 from collections.abc import Iterator
 
-from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 
-from builder.models import FormSubmission, Page, Site, Template
+from builder.models import Component, FormSubmission, Page, Site, Template
 
 
 def site_list(*, workspace, search: str = "") -> QuerySet[Site]:
@@ -83,12 +83,21 @@ def submission_form_names(*, workspace, site: Site) -> list[str]:
 
 
 def submission_field_names(submissions: QuerySet[FormSubmission]) -> list[str]:
-    """Every answer key in these submissions, in the order first seen (oldest first), for export columns."""
-    seen: dict[str, None] = {}
-    for data in submissions.order_by("created_at", "id").values_list("data", flat=True).iterator(chunk_size=2000):
+    """Export columns: each form's fields in the form's own order (forms by their first submission),
+    then any other answer keys alphabetically (fields since removed from a form). Stored answers can't
+    give the order: PostgreSQL's JSON objects keep none."""
+    firsts = submissions.order_by().values("component_id").annotate(first=Min("created_at")).order_by("first")
+    form_ids = [row["component_id"] for row in firsts if row["component_id"]]
+    configs = dict(Component.objects.filter(pk__in=form_ids).values_list("id", "config"))
+    ordered: dict[str, None] = {}
+    for form_id in form_ids:
+        fields = (configs.get(form_id) or {}).get("fields") or []
+        ordered.update(dict.fromkeys(field["name"] for field in fields))
+    others: set[str] = set()
+    for data in submissions.values_list("data", flat=True).iterator(chunk_size=2000):
         if isinstance(data, dict):
-            seen.update(dict.fromkeys(data))
-    return list(seen)
+            others.update(data)
+    return [*ordered, *sorted(others - ordered.keys())]
 
 
 def submission_rows(submissions: QuerySet[FormSubmission]) -> Iterator[FormSubmission]:

@@ -290,7 +290,7 @@ def read_csv(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
 
 
-def test_csv_export_has_one_column_per_answer_and_escapes_formulas(editor, form):
+def test_csv_export_has_the_forms_fields_in_order_then_other_answers_and_escapes_formulas(editor, form):
     FormSubmissionFactory(
         component=form,
         form_name="Contact us",
@@ -317,13 +317,13 @@ def test_csv_export_has_one_column_per_answer_and_escapes_formulas(editor, form)
         "email",
         "message",
         "company",
-        "notes",
         "handle",
+        "notes",
         "tags",
     ]
     assert first[1:] == ["Contact us", "/", "ada@example.com", "yes", "Ada", "ada@example.com", "Hello", "", "", "", ""]
     assert second[1] == '\'=HYPERLINK("http://evil")'
-    assert second[5:] == ["'=1+2", "", "", "'+SUM(A1)", "'-2", "'@me", "a; b"]
+    assert second[5:] == ["'=1+2", "", "", "'+SUM(A1)", "'@me", "'-2", "a; b"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}", first[0])
 
 
