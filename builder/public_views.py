@@ -287,8 +287,29 @@ def _redirect_target(config: dict) -> str | None:
 # --- The checks ----------------------------------------------------------------------------------------
 
 
+FORM_LOOKUP_FIELDS = (
+    "id",
+    "type",
+    "config",
+    "workspace_id",
+    "page__id",
+    "page__site_id",
+    "page__site__id",
+    "page__site__turnstile_site_key",
+    "page__site__turnstile_secret_key",
+)
+
+
 def _form_component(component_id: UUID) -> Component:
-    component = Component.objects.select_related("workspace", "page__site").filter(pk=component_id).first()
+    # Only what the checks and the submission need: the site's theme and SEO JSON and the model's
+    # default ordering made this lookup the largest part of a submission.
+    component = (
+        Component.objects.select_related("page__site")
+        .only(*FORM_LOOKUP_FIELDS)
+        .filter(pk=component_id)
+        .order_by()
+        .first()
+    )
     if component is None:
         raise Refusal(404, "not_found", "There is no form here; it may have been removed from its page.")
     try:

@@ -191,6 +191,9 @@ def _is_external(url: str) -> bool:
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("builder", "jinja2"),
+    # Templates ship with the code and a deploy restarts the processes: outside development, skip the
+    # stat() of every template file on every lookup.
+    auto_reload=settings.DEBUG,
     autoescape=True,
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,

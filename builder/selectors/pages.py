@@ -31,5 +31,10 @@ def tree_from_rows(rows) -> list[Node]:
 
 
 def page_tree(*, page: Page) -> list[Node]:
-    rows = Component.objects.filter(page=page).only("id", "parent_id", "position", "type", "config", "version")
+    # Plain rows, not model instances: building 100 instances was a third of a tree request's time.
+    rows = (
+        Component.objects.filter(page=page)
+        .order_by()
+        .values_list("id", "parent_id", "position", "type", "config", "version", named=True)
+    )
     return tree_from_rows(rows)

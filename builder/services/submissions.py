@@ -59,7 +59,7 @@ def form_submission_create(
         page_url=_header_text(page_url, _PAGE_URL_MAX),
     )
     emit(
-        workspace=component.workspace,
+        workspace=component.workspace_id,
         type=FORM_SUBMITTED,
         payload={
             "submission_id": submission.pk,

@@ -18,11 +18,13 @@ def _subject_label(subject: models.Model | str | None) -> str:
 def emit(*, workspace, type: str, payload: dict, subject: models.Model | str | None = None) -> Event:
     """Record a domain event in the caller's transaction; it is dispatched once that commits.
 
+    `workspace` is a Workspace or its id (a hot path that never loaded the workspace row passes the id).
+
     A rolled-back transaction takes the event with it. If the broker is unreachable at commit, the
     event stays undispatched and the periodic sweeper delivers it later.
     """
     event = Event.objects.create(
-        workspace=workspace,
+        workspace_id=workspace.pk if isinstance(workspace, models.Model) else workspace,
         type=type,
         payload=payload,
         subject=_subject_label(subject),
