@@ -128,7 +128,11 @@ def form_section(meta: dict, results_dir: Path) -> tuple[list[str], list[str]]:
         f"{check['distinct_emails']} distinct emails among the stored rows. "
         f"{unanswered} requests were still in flight when wrk stopped"
         + (f": the server finished {unanswered - not_stored} of them (stored, answer not read)" if unanswered else "")
-        + (f", {not_stored} were dropped with their connections, unanswered and not stored" if not_stored > 0 else "")
+        + (
+            f", {not_stored} {'was' if not_stored == 1 else 'were'} dropped unanswered, not stored"
+            if not_stored > 0
+            else ""
+        )
         + (f"; socket errors: {r['socket_errors']}" if r["socket_errors"] else "")
         + ".",
     ]
