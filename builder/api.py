@@ -231,6 +231,10 @@ class PageViewSet(
     search_fields = ["title", "path"]
     ordering_fields = ["order", "title", "path", "updated_at"]
 
+    def safely_get_queryset(self, queryset):
+        # render_page reads the site; joining it here saves the preview a query.
+        return queryset.select_related("site") if self.action == "preview" else queryset
+
     def conflict_representation(self, instance) -> dict:
         return tree_response(instance) if self.action == "tree" else super().conflict_representation(instance)
 
