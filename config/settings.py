@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "builder",
+    "crm",
 ]
 
 MIDDLEWARE = [
@@ -326,3 +327,7 @@ FORM_RATE_FORM = env.str("FORM_RATE_FORM", default="600/min")
 TURNSTILE_VERIFY_URL = env.str(
     "TURNSTILE_VERIFY_URL", default="https://challenges.cloudflare.com/turnstile/v0/api/siteverify"
 )
+
+# --- CRM ------------------------------------------------------------------------------------------
+# Phone numbers typed without a +country prefix are read as numbers of this region (ISO 3166 code).
+PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US")

@@ -9,6 +9,24 @@ from accounts.models import ApiKey, AuditAction, AuditEvent, Invitation, Members
 from accounts.roles import Role
 from builder.components import get_type
 from builder.models import Component, FormSubmission, Page, Revision, RevisionKind, Site, Template
+from crm.models import (
+    ActivityKind,
+    ConsentRecord,
+    Contact,
+    ContactActivity,
+    ContactExport,
+    ContactImport,
+    ContactImportError,
+    ContactTag,
+    CustomField,
+    CustomFieldType,
+    ScoreChange,
+    ScoreReason,
+    ScoringRule,
+    ScoringSettings,
+    Segment,
+    Tag,
+)
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
@@ -180,6 +198,79 @@ def membership_in(workspace: Workspace) -> Membership:
     return MembershipFactory(workspace=workspace, role=Role.VIEWER)
 
 
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Contact
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    email = factory.Sequence(lambda n: f"contact{n}@example.com")
+    first_name = factory.Sequence(lambda n: f"First{n}")
+    last_name = factory.Sequence(lambda n: f"Last{n}")
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"tag-{n}")
+
+
+class CustomFieldFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = CustomField
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    key = factory.Sequence(lambda n: f"field_{n}")
+    label = factory.Sequence(lambda n: f"Field {n}")
+    type = CustomFieldType.TEXT
+
+
+class ContactActivityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContactActivity
+
+    contact = factory.SubFactory(ContactFactory)
+    workspace = factory.SelfAttribute("contact.workspace")
+    kind = ActivityKind.NOTE
+    data = factory.LazyFunction(lambda: {"text": "Called about the demo."})
+
+
+class SegmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Segment
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"Segment {n}")
+    rules = factory.LazyFunction(lambda: {"match": "all", "rules": []})
+
+
+class ScoringRuleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ScoringRule
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"Rule {n}")
+    event_type = ActivityKind.FORM_SUBMITTED
+    points = 10
+
+
+class ContactImportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContactImport
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    filename = "contacts.csv"
+    mapping = factory.LazyFunction(lambda: {"Email": "email"})
+
+
+class ContactExportFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = ContactExport
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+
+
 TENANT_FACTORIES = {
     Workspace: lambda workspace: workspace,
     Membership: membership_in,
@@ -193,4 +284,28 @@ TENANT_FACTORIES = {
     FormSubmission: lambda workspace: FormSubmissionFactory(
         component=ComponentFactory(page=PageFactory(site=SiteFactory(workspace=workspace)))
     ),
+    Contact: lambda workspace: ContactFactory(workspace=workspace),
+    Tag: lambda workspace: TagFactory(workspace=workspace),
+    ContactTag: lambda workspace: ContactTag.objects.create(
+        workspace=workspace, contact=ContactFactory(workspace=workspace), tag=TagFactory(workspace=workspace)
+    ),
+    CustomField: lambda workspace: CustomFieldFactory(workspace=workspace),
+    ContactActivity: lambda workspace: ContactActivityFactory(contact=ContactFactory(workspace=workspace)),
+    ConsentRecord: lambda workspace: ConsentRecord.objects.create(
+        workspace=workspace, contact=ContactFactory(workspace=workspace), granted=True, text="Yes, email me."
+    ),
+    Segment: lambda workspace: SegmentFactory(workspace=workspace),
+    ScoringRule: lambda workspace: ScoringRuleFactory(workspace=workspace),
+    ScoringSettings: lambda workspace: ScoringSettings.objects.create(workspace=workspace),
+    ScoreChange: lambda workspace: ScoreChange.objects.create(
+        workspace=workspace, contact=ContactFactory(workspace=workspace), points=5, reason=ScoreReason.MANUAL
+    ),
+    ContactImport: lambda workspace: ContactImportFactory(workspace=workspace),
+    ContactImportError: lambda workspace: ContactImportError.objects.create(
+        workspace=workspace,
+        contact_import=ContactImportFactory(workspace=workspace),
+        row_number=2,
+        reason="Bad email.",
+    ),
+    ContactExport: lambda workspace: ContactExportFactory(workspace=workspace),
 }

@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.test import override_settings
 
 from accounts import services
 from accounts.roles import Role
 from core.events import dispatch
 from core.models import DeliveryStatus, Event, EventDelivery
-from tests.conftest import celery_broker
+from tests.conftest import celery_broker, live_database_url
 from tests.factories import MembershipFactory
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -25,16 +24,10 @@ BROKER = "redis://127.0.0.1:6379/14"
 INVITATIONS = 30
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def _start_worker(var_dir: Path) -> subprocess.Popen:
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": live_database_url(),
         "CELERY_BROKER_URL": BROKER,
         "VAR_DIR": str(var_dir),
         "LOG_LEVEL": "WARNING",

@@ -1,0 +1,10 @@
+"""The domain events the CRM emits, for workflows (and anything else) to trigger on.
+
+Payloads carry ids, not personal data: the event log outlives a contact's erasure.
+"""
+
+CONTACT_CREATED = "contact.created"  # {contact_id, source, source_ref}
+CONTACT_UPDATED = "contact.updated"  # {contact_id, changed: [field, …]}
+TAG_ADDED = "tag.added"  # {contact_id, tag_id, tag}
+TAG_REMOVED = "tag.removed"  # {contact_id, tag_id, tag}
+SCORE_CHANGED = "score.changed"  # {contact_id, score, previous, points, reason}

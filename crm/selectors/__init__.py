@@ -1,0 +1,1 @@
+"""Reads from the CRM, one module per concern."""

@@ -1,0 +1,1 @@
+"""Writes to the CRM, one module per concern; import from the module, e.g. crm.services.contacts."""
