@@ -7,6 +7,7 @@ from core.api.errors import api_not_found
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("builder.urls")),
+    path("", include("crm.urls")),
 ]
 
 urlpatterns = [

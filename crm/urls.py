@@ -1,0 +1,7 @@
+from rest_framework.routers import SimpleRouter
+
+router = SimpleRouter()
+
+urlpatterns = [
+    *router.urls,
+]
