@@ -5,7 +5,6 @@ by the browser through the builder's API, so the editor and API clients share on
 one set of checks. Sites are looked up within the current workspace: another workspace's ids 404.
 """
 
-import csv
 from datetime import datetime
 
 from django.http import Http404, StreamingHttpResponse
@@ -19,11 +18,10 @@ from accounts.roles import Perm
 from accounts.views import dashboard_view, paginate, render_page
 from builder.selectors import dashboard as selectors
 from builder.theme import FONT_STACKS, theme_schema
+from core.csv import cell_text, csv_lines, csv_safe
 
 SUMMARY_ANSWERS = 3
 SUMMARY_CHARS = 60
-# Spreadsheet apps run a cell starting with these as a formula (OWASP "CSV injection").
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _site_or_404(access, pk: int):
@@ -116,22 +114,10 @@ def site_editor(request, access, pk: int, page_id: int | None = None):
 # --- Form submissions -------------------------------------------------------------------------------
 
 
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list | tuple):
-        return "; ".join(_cell(item) for item in value)
-    if isinstance(value, dict):
-        return "; ".join(f"{key}: {_cell(item)}" for key, item in value.items())
-    return str(value)
-
-
 def _summary(data) -> list[tuple[str, str]]:
     if not isinstance(data, dict):
         return []
-    answers = [(_label(key), _cell(value)) for key, value in data.items() if key != "email" and _cell(value)]
+    answers = [(_label(key), cell_text(value)) for key, value in data.items() if key != "email" and cell_text(value)]
     return [(key, value if len(value) <= SUMMARY_CHARS else value[: SUMMARY_CHARS - 1] + "…") for key, value in answers]
 
 
@@ -162,19 +148,6 @@ def site_submissions(request, access, pk: int):
     return render_page(request, access, "builder/submissions.html", context)
 
 
-def csv_safe(value) -> str:
-    """A cell a spreadsheet shows as text: one that would start a formula gets a leading quote."""
-    text = _cell(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
-class _Echo:
-    """csv.writer writes into this and gets the line back, so each row streams as it is made."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 @dashboard_view(Perm.READ)
 @require_GET
 def site_submissions_csv(request, access, pk: int):
@@ -192,16 +165,15 @@ def site_submissions_csv(request, access, pk: int):
         return timezone.localtime(moment, current_tz).strftime("%Y-%m-%d %H:%M:%S %z")
 
     def rows():
-        writer = csv.writer(_Echo())
-        yield writer.writerow(["submitted at", "form", "page", "email", "consent", *fields])
+        yield ["submitted at", "form", "page", "email", "consent", *fields]
         for submission in selectors.submission_rows(submissions):
             data = submission.data if isinstance(submission.data, dict) else {}
             page = submission.page.path if submission.page else ""
             fixed = [submitted_at(submission.created_at), submission.form_name, page, submission.email]
             answers = [data.get(name) for name in fields]
-            yield writer.writerow([csv_safe(cell) for cell in [*fixed, submission.consent_given, *answers]])
+            yield [csv_safe(cell) for cell in [*fixed, submission.consent_given, *answers]]
 
     filename = f"{site.slug}-submissions-{timezone.localdate():%Y-%m-%d}.csv"
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(csv_lines(rows()), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
