@@ -1,0 +1,1 @@
+"""CRM API shapes, one module per resource."""
