@@ -1,6 +1,6 @@
 """Domain events: `emit()` in a transaction, handlers registered with `@on(type)`."""
 
-from core.events.emit import emit
+from core.events.emit import emit, emit_many
 from core.events.registry import on
 
-__all__ = ["emit", "on"]
+__all__ = ["emit", "emit_many", "on"]
