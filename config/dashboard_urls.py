@@ -10,7 +10,7 @@ app_name = "dashboard"
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("sites/", include("builder.dashboard_urls")),
-    path("contacts/", core_views.section, {"section": "contacts"}, name="contacts"),
+    path("contacts/", include("crm.dashboard_urls")),
     path("campaigns/", core_views.section, {"section": "campaigns"}, name="campaigns"),
     path("workflows/", core_views.section, {"section": "workflows"}, name="workflows"),
     path("analytics/", core_views.section, {"section": "analytics"}, name="analytics"),

@@ -10,6 +10,7 @@ from accounts import selectors
 from accounts.roles import Perm
 from accounts.views import dashboard_view, render_page
 from builder.models import Site
+from crm.models import Contact
 
 RECENT_EVENTS = 6
 
@@ -25,12 +26,6 @@ class Section:
 SECTIONS = {
     section.slug: section
     for section in (
-        Section(
-            "contacts",
-            "Contacts",
-            "Everyone who filled in a form, opened a campaign or visited your sites, with their full history.",
-            ("Profiles with activity timelines", "Tags and segments", "CSV import and export"),
-        ),
         Section(
             "campaigns",
             "Campaigns",
@@ -62,7 +57,16 @@ class ChecklistItem:
     action: str = ""
 
 
-def _checklist(request, access, *, member_count: int, pending_invitations: int, api_key_count: int, has_site: bool):
+def _checklist(
+    request,
+    access,
+    *,
+    member_count: int,
+    pending_invitations: int,
+    api_key_count: int,
+    has_site: bool,
+    has_contact: bool,
+):
     """The getting-started steps; a step this role can't take is listed without a link."""
 
     def link(perm: Perm, name: str) -> str | None:
@@ -99,6 +103,13 @@ def _checklist(request, access, *, member_count: int, pending_invitations: int, 
             url=link(Perm.WRITE_CONTENT, "dashboard:sites-new"),
             action="Browse templates",
         ),
+        ChecklistItem(
+            "Collect your first contact",
+            "Contacts arrive from your sites' forms, a CSV import or the API.",
+            done=has_contact,
+            url=link(Perm.READ, "dashboard:contacts"),
+            action="Open contacts",
+        ),
     ]
 
 
@@ -115,6 +126,7 @@ def home(request, access):
         pending_invitations=pending_invitations,
         api_key_count=api_key_count,
         has_site=Site.objects.for_workspace(workspace).exists(),
+        has_contact=Contact.objects.for_workspace(workspace).exists(),
     )
     recent_events = None
     if access.can(Perm.READ_AUDIT_LOG):

@@ -1,0 +1,14 @@
+"""The CRM's dashboard pages, included under /contacts/ in the dashboard's namespace. Every name
+contains "contacts", so the sidebar marks the section as current on all of them."""
+
+from django.urls import path
+
+from crm.views import contact, contacts
+
+urlpatterns = [
+    path("", contacts.contact_list, name="contacts"),
+    path("<int:pk>/", contact.contact_detail, name="contacts-detail"),
+    path("<int:pk>/tags/", contact.contact_tag_add, name="contacts-tag-add"),
+    path("<int:pk>/tags/<int:tag_pk>/remove/", contact.contact_tag_remove, name="contacts-tag-remove"),
+    path("<int:pk>/notes/", contact.contact_note, name="contacts-note"),
+]

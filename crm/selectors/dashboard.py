@@ -1,0 +1,55 @@
+"""Reads for the CRM's dashboard pages that the API's selectors don't already cover.
+
+Every read takes the workspace, so a page can only ever find its own workspace's rows: another
+workspace's id is simply not found (a 404).
+"""
+
+from django.db.models import Count, QuerySet
+
+from crm.models import ConsentRecord, Contact, ContactActivity, ContactImport, CustomField, Tag
+
+
+def contact_get(*, workspace, pk: int) -> Contact | None:
+    return Contact.objects.for_workspace(workspace).filter(pk=pk).first()
+
+
+def contact_tags(*, contact: Contact) -> list[Tag]:
+    return list(Tag.objects.for_workspace(contact.workspace_id).filter(contact_tags__contact=contact).order_by("name"))
+
+
+def contact_timeline(*, contact: Contact, kinds: tuple[str, ...] = ()) -> QuerySet[ContactActivity]:
+    """The contact's activities, newest first (the `activity_timeline` index), optionally of some kinds."""
+    activities = (
+        ContactActivity.objects.for_workspace(contact.workspace_id)
+        .filter(contact=contact)
+        .select_related("actor")
+        .order_by("-at", "-id")
+    )
+    if kinds:
+        activities = activities.filter(kind__in=kinds)
+    return activities
+
+
+def contact_consents(*, contact: Contact) -> QuerySet[ConsentRecord]:
+    return ConsentRecord.objects.for_workspace(contact.workspace_id).filter(contact=contact).order_by("-at", "-id")
+
+
+def tag_list(*, workspace) -> QuerySet[Tag]:
+    """The workspace's tags by name, each with `contact_count`."""
+    return Tag.objects.for_workspace(workspace).annotate(contact_count=Count("contact_tags")).order_by("name", "id")
+
+
+def tag_get(*, workspace, pk: int) -> Tag | None:
+    return Tag.objects.for_workspace(workspace).filter(pk=pk).first()
+
+
+def custom_field_list(*, workspace) -> QuerySet[CustomField]:
+    return CustomField.objects.for_workspace(workspace).order_by("order", "id")
+
+
+def contact_import_list(*, workspace) -> QuerySet[ContactImport]:
+    return ContactImport.objects.for_workspace(workspace).select_related("created_by").order_by("-created_at", "-id")
+
+
+def contact_import_get(*, workspace, pk: int) -> ContactImport | None:
+    return ContactImport.objects.for_workspace(workspace).filter(pk=pk).first()

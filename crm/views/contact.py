@@ -1,0 +1,143 @@
+"""One contact's page: profile and its edit form, tags, custom fields, the timeline, notes and consent."""
+
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.roles import Perm
+from accounts.views import dashboard_view, paginate, render_page, require, run_action, submit
+from crm.forms import ContactForm, NoteForm
+from crm.models import ContactSource, CustomFieldType
+from crm.selectors import dashboard as selectors
+from crm.services.contacts import contact_note_add, contact_update
+from crm.services.tags import contact_tags_add, contact_tags_remove, tags_resolve
+from crm.views.timeline import timeline_entry
+
+TIMELINE_PARAM = "timeline"
+CONSENTS_SHOWN = 20
+#: Timeline filters: a label and the activity kinds it shows.
+TIMELINE_FILTERS = {
+    "forms": ("Forms and visits", ("form_submitted", "page_visited")),
+    "email": ("Email", ("email_sent", "email_opened", "email_clicked", "email_bounced", "unsubscribed")),
+    "notes": ("Notes", ("note",)),
+    "changes": ("Changes", ("tag_added", "tag_removed", "field_changed", "score_changed", "contact_created")),
+}
+
+
+def contact_or_404(access, pk: int):
+    contact = selectors.contact_get(workspace=access.workspace, pk=pk)
+    if contact is None:
+        raise Http404("No such contact.")
+    return contact
+
+
+def _custom_display(field, value) -> str:
+    if value is None or value == "":
+        return ""
+    if field.type == CustomFieldType.BOOLEAN:
+        return "Yes" if value else "No"
+    return str(value)
+
+
+def _timeline(request, contact):
+    show = request.GET.get("show", "")
+    kinds = TIMELINE_FILTERS[show][1] if show in TIMELINE_FILTERS else ()
+    page = paginate(request, selectors.contact_timeline(contact=contact, kinds=kinds), TIMELINE_PARAM)
+    page.entries = [timeline_entry(activity) for activity in page]
+    return page, show if kinds else ""
+
+
+def _contact_page(request, access, contact, *, form: ContactForm | None = None, note_form: NoteForm | None = None):
+    fields = list(selectors.custom_field_list(workspace=access.workspace))
+    timeline, show = _timeline(request, contact)
+    if request.htmx and TIMELINE_PARAM in request.GET:
+        # "Load more": only the next entries and the next button, appended where the button was.
+        return render_page(request, access, "crm/_timeline_items.html", {"contact": contact, "timeline": timeline})
+    can_write = access.can(Perm.WRITE_CONTENT)
+    values = contact.custom_fields or {}
+    consents = list(selectors.contact_consents(contact=contact)[:CONSENTS_SHOWN])
+    for consent in consents:
+        consent.purpose_label = consent.purpose.replace("_", " ").capitalize()
+    context = {
+        "contact": contact,
+        "tags": selectors.contact_tags(contact=contact),
+        "custom_values": [(field, _custom_display(field, values.get(field.key))) for field in fields],
+        "timeline": timeline,
+        "timeline_show": show,
+        "timeline_filters": [(key, label) for key, (label, _) in TIMELINE_FILTERS.items()],
+        "consents": consents,
+        "form": form or (ContactForm(custom_fields=fields, contact=contact) if can_write else None),
+        "editing": form is not None,
+        "note_form": note_form or (NoteForm() if can_write else None),
+        "all_tags": selectors.tag_list(workspace=access.workspace).values_list("name", flat=True) if can_write else [],
+    }
+    return render_page(request, access, "crm/contact.html", context)
+
+
+@dashboard_view(Perm.READ)
+@require_http_methods(["GET", "POST"])
+def contact_detail(request, access, pk: int):
+    contact = contact_or_404(access, pk)
+    if request.method == "GET":
+        return _contact_page(request, access, contact)
+    require(access, Perm.WRITE_CONTENT)
+    fields = list(selectors.custom_field_list(workspace=access.workspace))
+    form = ContactForm(request.POST, custom_fields=fields, contact=contact)
+    updated = submit(
+        form,
+        lambda _: contact_update(
+            contact=contact, data=form.service_data(), source=ContactSource.MANUAL, actor=request.user
+        ),
+    )
+    if updated is None:
+        messages.error(request, "The contact was not saved: check the highlighted fields.")
+        return _contact_page(request, access, contact, form=form)
+    messages.success(request, "Contact saved.")
+    return redirect("dashboard:contacts-detail", pk=contact.pk)
+
+
+@dashboard_view(Perm.WRITE_CONTENT)
+@require_POST
+def contact_tag_add(request, access, pk: int):
+    contact = contact_or_404(access, pk)
+    names = [name for name in request.POST.get("tags", "").split(",") if name.strip()]
+    if not names:
+        messages.error(request, "Type a tag name to add.")
+    else:
+        run_action(
+            request,
+            lambda: contact_tags_add(
+                contact=contact,
+                tags=tags_resolve(workspace=access.workspace, names=names),
+                source=ContactSource.MANUAL,
+                actor=request.user,
+            ),
+            f"Tagged {', '.join(name.strip() for name in names)}.",
+        )
+    return redirect(reverse("dashboard:contacts-detail", args=[contact.pk]) + "#tags")
+
+
+@dashboard_view(Perm.WRITE_CONTENT)
+@require_POST
+def contact_tag_remove(request, access, pk: int, tag_pk: int):
+    contact = contact_or_404(access, pk)
+    tag = selectors.tag_get(workspace=access.workspace, pk=tag_pk)
+    if tag is None:
+        raise Http404("No such tag.")
+    contact_tags_remove(contact=contact, tags=[tag], source=ContactSource.MANUAL, actor=request.user)
+    messages.success(request, f"Removed the tag {tag.name}.")
+    return redirect(reverse("dashboard:contacts-detail", args=[contact.pk]) + "#tags")
+
+
+@dashboard_view(Perm.WRITE_CONTENT)
+@require_POST
+def contact_note(request, access, pk: int):
+    contact = contact_or_404(access, pk)
+    form = NoteForm(request.POST)
+    note = submit(form, lambda data: contact_note_add(contact=contact, text=data["text"], actor=request.user))
+    if note is None:
+        return _contact_page(request, access, contact, note_form=form)
+    messages.success(request, "Note added.")
+    return redirect(reverse("dashboard:contacts-detail", args=[contact.pk]) + "#timeline")

@@ -1,0 +1,226 @@
+"""The contact page: profile and its edit form, tags, custom fields, timeline, notes and consent."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.roles import Role
+from crm.models import ActivityKind, Contact, ContactActivity, CustomFieldType
+from crm.services.consent import consent_record
+from crm.services.contacts import contact_upsert
+from crm.services.tags import contact_tags_add, tags_resolve
+from tests.factories import ContactActivityFactory, ContactFactory, CustomFieldFactory, WorkspaceFactory
+
+
+@pytest.fixture
+def member(login_as):
+    workspace = WorkspaceFactory(name="Northwind")
+    return lambda role=Role.EDITOR: login_as(role, workspace=workspace)
+
+
+@pytest.fixture
+def editor(member):
+    return member(Role.EDITOR)
+
+
+@pytest.fixture
+def viewer(member, editor):
+    return member(Role.VIEWER)
+
+
+@pytest.fixture
+def contact(editor):
+    contact, _ = contact_upsert(
+        workspace=editor.workspace,
+        email="ada@example.com",
+        first_name="Ada",
+        last_name="Lovelace",
+        company="Analytical Engines",
+        phone="+442071838750",
+    )
+    return contact
+
+
+def page_url(contact) -> str:
+    return reverse("dashboard:contacts-detail", args=[contact.pk])
+
+
+def html_of(response) -> str:
+    return response.content.decode()
+
+
+def test_contact_page_shows_the_profile_tags_custom_fields_and_timeline(editor, contact):
+    CustomFieldFactory(workspace=editor.workspace, key="plan", label="Plan", type=CustomFieldType.TEXT)
+    Contact.objects.filter(pk=contact.pk).update(custom_fields={"plan": "Pro"})
+    contact_tags_add(contact=contact, tags=tags_resolve(workspace=editor.workspace, names=["VIP"]))
+    response = editor.web.get(page_url(contact))
+    assert response.status_code == 200
+    html = html_of(response)
+    assert "Ada Lovelace" in html and "Analytical Engines" in html and "+442071838750" in html
+    assert "VIP" in html
+    assert "Plan" in html and "Pro" in html
+    kinds = [entry.activity.kind for entry in response.context["timeline"].entries]
+    assert kinds == [ActivityKind.TAG_ADDED, ActivityKind.CONTACT_CREATED]
+    assert 'data-testid="profile-form"' in html and 'data-testid="note-form"' in html
+
+
+def test_viewer_sees_the_contact_without_any_write_controls(viewer, contact):
+    contact_tags_add(contact=contact, tags=tags_resolve(workspace=viewer.workspace, names=["VIP"]))
+    response = viewer.web.get(page_url(contact))
+    assert response.status_code == 200
+    html = html_of(response)
+    assert "Ada Lovelace" in html and "VIP" in html
+    for testid in ("profile-form", "note-form", "tag-add", "edit-profile"):
+        assert f'data-testid="{testid}"' not in html
+    assert "Remove the tag" not in html
+
+
+def test_viewer_cannot_post_to_the_contact(viewer, contact):
+    assert viewer.web.post(page_url(contact), {"email": "x@example.com"}).status_code == 403
+    assert viewer.web.post(reverse("dashboard:contacts-note", args=[contact.pk]), {"text": "hi"}).status_code == 403
+    assert viewer.web.post(reverse("dashboard:contacts-tag-add", args=[contact.pk]), {"tags": "x"}).status_code == 403
+    contact.refresh_from_db()
+    assert contact.email == "ada@example.com"
+
+
+def test_another_workspaces_contact_is_not_found(editor):
+    stranger = ContactFactory(workspace=WorkspaceFactory())
+    assert editor.web.get(page_url(stranger)).status_code == 404
+    assert editor.web.post(page_url(stranger), {"email": "a@b.co"}).status_code == 404
+    assert editor.web.post(reverse("dashboard:contacts-note", args=[stranger.pk]), {"text": "x"}).status_code == 404
+    assert editor.web.post(reverse("dashboard:contacts-tag-add", args=[stranger.pk]), {"tags": "x"}).status_code == 404
+
+
+def _profile(contact, **changes) -> dict:
+    data = {
+        "first_name": contact.first_name,
+        "last_name": contact.last_name,
+        "email": contact.email,
+        "phone": contact.phone,
+        "company": contact.company,
+        "stage": contact.stage,
+        "status": contact.status,
+    }
+    return {**data, **changes}
+
+
+def test_editing_the_profile_saves_it_and_records_the_change(editor, contact):
+    CustomFieldFactory(workspace=editor.workspace, key="seats", label="Seats", type=CustomFieldType.NUMBER)
+    response = editor.web.post(
+        page_url(contact), _profile(contact, company="Babbage & Co", stage="mql", **{"custom_fields.seats": "12"})
+    )
+    assert response.status_code == 302
+    contact.refresh_from_db()
+    assert contact.company == "Babbage & Co" and contact.stage == "mql" and contact.custom_fields == {"seats": 12}
+    changes = ContactActivity.objects.filter(contact=contact, kind=ActivityKind.FIELD_CHANGED)
+    assert set(changes.values_list("ref", flat=True)) == {"company", "stage", "custom_fields.seats"}
+    assert all(change.actor_id == editor.user.pk for change in changes)
+
+
+def test_bad_profile_values_are_shown_next_to_their_fields_and_nothing_is_saved(editor, contact):
+    CustomFieldFactory(workspace=editor.workspace, key="seats", label="Seats", type=CustomFieldType.NUMBER)
+    ContactFactory(workspace=editor.workspace, email="taken@example.com")
+    response = editor.web.post(
+        page_url(contact),
+        _profile(contact, email="taken@example.com", phone="12", company="New", **{"custom_fields.seats": "many"}),
+    )
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert "Another contact already has this email address." in form.errors["email"]
+    assert "not a valid phone number" in form.errors["phone"][0]
+    assert "not a number" in form.errors["custom_fields.seats"][0]
+    html = html_of(response)
+    assert 'class="edit-toggle" open' in html
+    assert html.count("has-error") == 3
+    contact.refresh_from_db()
+    assert contact.company == "Analytical Engines" and contact.email == "ada@example.com"
+
+
+def test_an_unknown_stage_is_refused_on_the_field(editor, contact):
+    response = editor.web.post(page_url(contact), _profile(contact, stage="royalty"))
+    assert response.status_code == 200
+    assert response.context["form"].errors["stage"]
+    contact.refresh_from_db()
+    assert contact.stage == "subscriber"
+
+
+def test_tags_are_added_by_name_and_removed(editor, contact):
+    response = editor.web.post(reverse("dashboard:contacts-tag-add", args=[contact.pk]), {"tags": "VIP, webinar ,"})
+    assert response.status_code == 302
+    assert sorted(contact.tags.values_list("name", flat=True)) == ["VIP", "webinar"]
+    vip = contact.tags.get(name="VIP")
+    response = editor.web.post(reverse("dashboard:contacts-tag-remove", args=[contact.pk, vip.pk]))
+    assert response.status_code == 302
+    assert list(contact.tags.values_list("name", flat=True)) == ["webinar"]
+
+
+def test_adding_no_tag_or_a_too_long_one_is_a_message_not_an_error(editor, contact):
+    url = reverse("dashboard:contacts-tag-add", args=[contact.pk])
+    response = editor.web.post(url, {"tags": " , "}, follow=True)
+    assert "Type a tag name" in html_of(response)
+    response = editor.web.post(url, {"tags": "x" * 80}, follow=True)
+    assert response.status_code == 200
+    assert "at most 64 characters" in html_of(response)
+    assert not contact.tags.exists()
+
+
+def test_removing_another_workspaces_tag_is_not_found(editor, contact):
+    other = tags_resolve(workspace=WorkspaceFactory(), names=["theirs"])[0]
+    assert editor.web.post(reverse("dashboard:contacts-tag-remove", args=[contact.pk, other.pk])).status_code == 404
+
+
+def test_a_note_lands_on_the_timeline_and_an_empty_one_is_refused(editor, contact):
+    url = reverse("dashboard:contacts-note", args=[contact.pk])
+    assert editor.web.post(url, {"text": "Called about pricing."}).status_code == 302
+    note = ContactActivity.objects.get(contact=contact, kind=ActivityKind.NOTE)
+    assert note.data == {"text": "Called about pricing."} and note.actor == editor.user
+    response = editor.web.post(url, {"text": "   "})
+    assert response.status_code == 200
+    assert response.context["note_form"].errors["text"]
+    assert ContactActivity.objects.filter(contact=contact, kind=ActivityKind.NOTE).count() == 1
+    html = html_of(editor.web.get(page_url(contact)))
+    assert "Called about pricing." in html
+
+
+def test_timeline_is_newest_first_paginated_and_loads_more_as_a_fragment(editor, contact):
+    start = timezone.now() - datetime.timedelta(days=40)
+    ContactActivity.objects.filter(contact=contact).update(at=start - datetime.timedelta(days=1))
+    for day in range(30):
+        ContactActivityFactory(
+            contact=contact,
+            kind=ActivityKind.PAGE_VISITED,
+            data={"path": f"/pricing/{day}"},
+            at=start + datetime.timedelta(days=day),
+        )
+    response = editor.web.get(page_url(contact))
+    timeline = response.context["timeline"]
+    assert len(timeline.entries) == 25
+    details = [entry.detail for entry in timeline.entries]
+    assert details[0] == "/pricing/29" and details[1] == "/pricing/28"
+    assert 'data-testid="timeline-more"' in html_of(response)
+    more = editor.web.get(page_url(contact), {"timeline": 2}, HTTP_HX_REQUEST="true")
+    fragment = html_of(more)
+    assert "<html" not in fragment and "/pricing/0" in fragment
+    assert "Contact created" in fragment
+    assert 'data-testid="timeline-more"' not in fragment
+
+
+def test_timeline_filters_by_kind(editor, contact):
+    ContactActivityFactory(contact=contact, kind=ActivityKind.NOTE, data={"text": "Met at the fair."})
+    ContactActivityFactory(contact=contact, kind=ActivityKind.EMAIL_OPENED, data={"subject": "Spring sale"})
+    response = editor.web.get(page_url(contact), {"show": "email"})
+    assert [entry.detail for entry in response.context["timeline"].entries] == ["Spring sale"]
+    response = editor.web.get(page_url(contact), {"show": "nonsense"})
+    assert len(response.context["timeline"].entries) == 3
+
+
+def test_consent_history_lists_grants_and_withdrawals_with_the_words_shown(editor, contact):
+    consent_record(contact=contact, granted=True, text="Yes, send me the newsletter.", source="form")
+    consent_record(contact=contact, granted=False, source="unsubscribe")
+    response = editor.web.get(page_url(contact))
+    html = html_of(response)
+    assert "Yes, send me the newsletter." in html
+    assert "Granted" in html and "Withdrawn" in html
+    assert [consent.granted for consent in response.context["consents"]] == [False, True]
