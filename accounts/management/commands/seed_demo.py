@@ -11,6 +11,7 @@ from accounts.roles import Role
 from builder import services as builder_services
 from builder.models import Site, Template
 from builder.services.library import template_library_load
+from crm.demo import demo_crm_seed
 
 #: The demo site's template: its home page has a contact form.
 DEMO_TEMPLATE = "signal-noise-agency"
@@ -36,8 +37,10 @@ class Command(BaseCommand):
         workspace = Workspace.objects.filter(memberships__user=demo, memberships__role=Role.OWNER).first()
         if workspace is None:
             workspace = services.workspace_create(owner=demo, name="Acme Marketing")
+        team = [demo]
         for email, name, role in TEAM:
             user = self._user(email, name)
+            team.append(user)
             Membership.objects.get_or_create(workspace=workspace, user=user, defaults={"role": role})
             services.user_default_workspace_set(user=user, workspace=workspace, replace=False)
         loaded = template_library_load()
@@ -45,6 +48,8 @@ class Command(BaseCommand):
         if not Site.objects.filter(workspace=workspace).exists():
             template = Template.objects.filter(slug=DEMO_TEMPLATE).first() or Template.objects.first()
             builder_services.site_create(workspace=workspace, name=template.name, template=template, actor=demo)
+        added = demo_crm_seed(workspace=workspace, actor=demo, team=team)
+        self.stdout.write(f"Contacts: {added} added.")
         self.stdout.write(f"Demo workspace '{workspace.name}' ready; log in as {settings.DEMO_EMAIL}.")
 
     def _user(self, email: str, name: str, staff: bool = False) -> User:
