@@ -102,7 +102,6 @@ class Compiler:
     def custom(self, key: str, op: str, value) -> Q:
         path = f"custom_fields__{key}"
         not_set = Q(**{f"{path}__isnull": True}) | Q(**{path: None})
-        field_type = self.context.custom_fields[key].type
         if op == "is_set":
             return ~(not_set | Q(**{path: ""}))
         if op == "is_not_set":
@@ -111,6 +110,11 @@ class Compiler:
             return not_set | ~self.custom(key, _NEGATED[op], value)
         if op == "is_false":
             return not_set | ~Q(**{path: True})
+        # Comparisons need the value there and not JSON null: SQLite reads null as the text 'null'
+        # (greater than any number), PostgreSQL orders it below every number.
+        return ~not_set & self.custom_compare(path, self.context.custom_fields[key].type, op, value)
+
+    def custom_compare(self, path: str, field_type: str, op: str, value) -> Q:
         if op == "is_true":
             return Q(**{path: True})
         if op == "in":

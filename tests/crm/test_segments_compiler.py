@@ -68,7 +68,7 @@ def crm(workspace):
         company="",
         score=0,
         created_at=days_ago(400),
-        custom_fields={"city": None},
+        custom_fields={"city": None, "seats": None, "renewal": None, "vip": None, "plan": None},
     )
     make(workspace=workspace, email="dan@example.com", first_name="", last_name="", created_at=days_ago(10))
     vip, cold = TagFactory(workspace=workspace, name="VIP"), TagFactory(workspace=workspace, name="Cold")
