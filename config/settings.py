@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -157,6 +158,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "events-sweep": {"task": "core.tasks.sweep_events", "schedule": 30.0},
+    "crm-score-decay": {"task": "crm.tasks.score_decay", "schedule": crontab(hour=3, minute=15)},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
@@ -250,6 +252,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "RoleEnum": "accounts.roles.Role",
         "GrantableRoleEnum": "accounts.roles.GRANTABLE_ROLE_CHOICES",
+        "ActivityKindEnum": "crm.models.ActivityKind",
+        "RevisionKindEnum": "builder.models.RevisionKind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -281,6 +285,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = DEBUG
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (CSV imports while they are processed) live under var/, never served over HTTP.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -331,3 +337,5 @@ TURNSTILE_VERIFY_URL = env.str(
 # --- CRM ------------------------------------------------------------------------------------------
 # Phone numbers typed without a +country prefix are read as numbers of this region (ISO 3166 code).
 PHONE_DEFAULT_REGION = env.str("PHONE_DEFAULT_REGION", default="US")
+# The largest CSV file a contact import accepts; the API's body limit is raised to it for the upload.
+CRM_IMPORT_MAX_BYTES = env.int("CRM_IMPORT_MAX_BYTES", default=50 * 1024 * 1024)

@@ -1,0 +1,774 @@
+"""CSV contact imports: an upload checked and stored, then processed by a Celery task in batches.
+
+Rules a marketer can rely on:
+
+- A row is imported whole or not at all. A rejected row is kept with its reason (row numbers as a
+  spreadsheet shows them: the header is row 1) and the rest of the file is imported.
+- Contacts are matched on their normalised email. An empty cell never replaces a stored value
+  (as everywhere contacts are upserted). Rows of one email within the file merge in file order:
+  a later non-empty cell wins, tags add up.
+- An import never re-subscribes anyone: a status cell of "active" doesn't override a stored
+  unsubscribed, bounced or complained status. It can set those.
+- Counters: every non-blank data row is exactly one of created (the first row of an email new to
+  the workspace), updated (any other accepted row: its email existed, or came earlier in the file)
+  or failed, so processed = created + updated + failed, and at the end processed = total.
+- Each batch commits together with its counters. A worker that dies mid-file leaves the import
+  running; the task run again carries on after `processed`, and no email ever makes two contacts.
+- The file must be UTF-8 (with or without a byte order mark) or UTF-16 with one. Other encodings
+  are refused at upload rather than imported with garbled names.
+- The stored file is deleted when the import ends: only the rejected rows are kept, for the report.
+"""
+
+import codecs
+import csv
+import io
+import re
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile, File
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import User
+from core.csv import csv_unescape
+from core.events import emit_many
+from core.logging import get_logger
+from crm.events import CONTACT_CREATED, CONTACT_UPDATED, TAG_ADDED
+from crm.models import (
+    ActivityKind,
+    Contact,
+    ContactActivity,
+    ContactImport,
+    ContactImportError,
+    ContactSource,
+    ContactStatus,
+    ContactTag,
+    CustomField,
+    JobStatus,
+    LifecycleStage,
+    ScoringRule,
+    Tag,
+)
+from crm.services.contacts import _profile_clean
+from crm.services.fields import custom_fields_clean, custom_fields_for, email_normalize, is_empty
+from crm.services.scoring import score_activity
+from crm.services.tags import tag_name_clean, tags_resolve
+
+log = get_logger(__name__)
+
+BATCH_SIZE = 1000
+#: What is read to find the encoding, the delimiter and the header.
+HEAD_BYTES = 64 * 1024
+DELIMITERS = (",", ";", "\t", "|")
+CUSTOM_PREFIX = "custom:"
+#: Mapping targets besides custom fields, with the words the import wizard shows.
+STANDARD_TARGETS = {
+    "email": "Email",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "phone": "Phone",
+    "company": "Company",
+    "stage": "Lifecycle stage",
+    "status": "Status",
+    "tags": "Tags",
+}
+#: Targets several columns may feed (their values add up).
+MULTI_TARGETS = {"tags"}
+PREVIEW_ROWS = 5
+_TAG_SPLIT = re.compile(r"[,;]")
+_NOT_UTF8 = (
+    'The file is not UTF-8 text. In Excel choose File > Save As > "CSV UTF-8 (Comma delimited)"; '
+    "in Google Sheets, File > Download > CSV."
+)
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be read; the message says why, in the user's words."""
+
+
+# --- Reading the file ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    encoding: str
+    delimiter: str
+    #: Column names, stripped; a column without a name is "".
+    header: list[str]
+
+
+def _encoding(head: bytes) -> str:
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    return "utf-8-sig"
+
+
+def _sniff_delimiter(sample: str) -> str:
+    """The delimiter that splits the first lines into the most columns, the same number on each."""
+    lines = sample.splitlines()[:20]
+    if len(lines) > 1:
+        lines = lines[:-1]  # the sample may end mid-line
+    best, best_columns = ",", 1
+    for delimiter in DELIMITERS:
+        try:
+            rows = [row for row in csv.reader(lines, delimiter=delimiter) if row]
+        except csv.Error:
+            continue
+        if not rows:
+            continue
+        columns = len(rows[0])
+        consistent = all(len(row) == columns for row in rows)
+        if columns > best_columns and (consistent or len(rows) == 1):
+            best, best_columns = delimiter, columns
+    return best
+
+
+def csv_layout(file) -> CsvLayout:
+    """Encoding, delimiter and header of a binary file (left at its start), or ValidationError
+    naming `file` when it is not a CSV file one can import."""
+    file.seek(0)
+    head = file.read(HEAD_BYTES)
+    file.seek(0)
+    if not head.strip():
+        raise ValidationError({"file": ["The file is empty."]})
+    encoding = _encoding(head)
+    if encoding != "utf-16" and b"\x00" in head:
+        raise ValidationError({"file": ["This is not a CSV file: it holds binary data."]})
+    try:
+        sample = codecs.getincrementaldecoder(encoding)().decode(head, final=len(head) < HEAD_BYTES)
+    except UnicodeDecodeError:
+        raise ValidationError({"file": [_NOT_UTF8]}) from None
+    delimiter = _sniff_delimiter(sample)
+    try:
+        header = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise ValidationError({"file": [f"The first row cannot be read as CSV: {exc}."]}) from None
+    header = [name.strip() for name in header]
+    if not any(header):
+        raise ValidationError({"file": ["The first row must name the columns, e.g. Email, First name."]})
+    seen = set()
+    for name in header:
+        if name and name.lower() in seen:
+            raise ValidationError({"file": [f"Two columns are named {name!r}: give each column its own name."]})
+        seen.add(name.lower())
+    return CsvLayout(encoding=encoding, delimiter=delimiter, header=header)
+
+
+def _check_decodes(file, encoding: str) -> None:
+    file.seek(0)
+    decoder = codecs.getincrementaldecoder(encoding)()
+    line = 1
+    chunk = b""
+    try:
+        while chunk := file.read(1024 * 1024):
+            line += decoder.decode(chunk).count("\n")
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        line += chunk[: exc.start].count(b"\n")
+        raise ValidationError({"file": [f"{_NOT_UTF8} (The first unreadable character is on line {line}.)"]}) from None
+    finally:
+        file.seek(0)
+
+
+def _raw(file):
+    """The Python file object inside Django's File wrappers (TextIOWrapper needs the real one)."""
+    while isinstance(file, File):
+        file = file.file
+    return file
+
+
+def _data_rows(file, layout: CsvLayout) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells) of each data row that is not blank; row 1 is the header."""
+    text = io.TextIOWrapper(_raw(file), encoding=layout.encoding, newline="")
+    reader = csv.reader(text, delimiter=layout.delimiter)
+    number = 1
+    try:
+        next(reader, None)
+        for number, cells in enumerate(reader, start=2):
+            if any(cell.strip() for cell in cells):
+                yield number, cells
+    except UnicodeDecodeError:
+        raise ImportFileError(f"{_NOT_UTF8} (After row {number}.)") from None
+    except csv.Error as exc:
+        raise ImportFileError(f"Row {number + 1} cannot be read as CSV: {exc}.") from None
+    finally:
+        if not text.closed:  # else closing the wrapper would close the caller's file
+            text.detach()
+
+
+# --- The mapping ------------------------------------------------------------------------------------
+
+
+def import_targets(*, workspace) -> list[dict]:
+    """What a column can be mapped to: the standard fields, then each custom field."""
+    targets = [{"value": value, "label": label} for value, label in STANDARD_TARGETS.items()]
+    targets += [
+        {"value": CUSTOM_PREFIX + custom.key, "label": custom.label}
+        for custom in CustomField.objects.for_workspace(workspace)
+    ]
+    return targets
+
+
+def _mapping_clean(mapping, header: list[str], fields: dict[str, CustomField]) -> dict[str, str]:
+    """Column → target for the mapped columns; ValidationError naming `mapping.<column>`."""
+    if not isinstance(mapping, dict):
+        raise ValidationError({"mapping": ["Expected an object of column name → field."]})
+    columns = set(header) - {""}
+    cleaned, errors, filled_from = {}, {}, {}
+    for column, target in mapping.items():
+        path = f"mapping.{column}"
+        if column not in columns:
+            errors[path] = [f"The file has no column {column!r}."]
+            continue
+        if target is None or target == "":
+            continue
+        if not isinstance(target, str):
+            errors[path] = ["Expected a field name, or an empty value to skip the column."]
+            continue
+        if target.startswith(CUSTOM_PREFIX):
+            key = target.removeprefix(CUSTOM_PREFIX)
+            if key not in fields:
+                errors[path] = [f"No custom field {key!r}."]
+                continue
+        elif target not in STANDARD_TARGETS:
+            errors[path] = [
+                f"{target!r} is not a field: use one of {', '.join(STANDARD_TARGETS)}, custom:<key>, "
+                "or an empty value to skip the column."
+            ]
+            continue
+        if target not in MULTI_TARGETS and target in filled_from:
+            errors[path] = [f"{target!r} is already filled from column {filled_from[target]!r}."]
+            continue
+        filled_from.setdefault(target, column)
+        cleaned[column] = target
+    if not errors and "email" not in filled_from:
+        errors["mapping"] = ["Map one column to email: contacts are matched by their email address."]
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def _tags_clean(tags) -> list[str]:
+    if isinstance(tags, str):
+        tags = [tags]
+    names = []
+    for name in tags or ():
+        if is_empty(name):
+            continue
+        names.append(tag_name_clean(name))
+    return names
+
+
+# --- Creating an import -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def contact_import_create(
+    *, workspace, file, filename: str, mapping: dict, tags: Iterable[str] = (), actor=None
+) -> ContactImport:
+    """Check the upload and its mapping, store it, and have it processed once this commits."""
+    if isinstance(file, bytes | bytearray):
+        file = ContentFile(bytes(file))
+    size = getattr(file, "size", None)
+    if size is not None and size > settings.CRM_IMPORT_MAX_BYTES:
+        limit = settings.CRM_IMPORT_MAX_BYTES // (1024 * 1024)
+        raise ValidationError({"file": [f"The file is larger than {limit} MB: split it into smaller files."]})
+    layout = csv_layout(file)
+    fields = custom_fields_for(workspace)
+    errors = {}
+    try:
+        mapping = _mapping_clean(mapping, layout.header, fields)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    try:
+        tags = _tags_clean(tags)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    _check_decodes(file, layout.encoding)
+
+    contact_import = ContactImport(
+        workspace=workspace,
+        filename=str(filename or "contacts.csv")[:255],
+        mapping=mapping,
+        tags=tags,
+        created_by=actor if isinstance(actor, User) else None,
+    )
+    contact_import.file.save(f"{uuid.uuid4().hex}.csv", File(file), save=False)
+    contact_import.save()
+    transaction.on_commit(lambda: _enqueue(contact_import.pk))
+    return contact_import
+
+
+def _enqueue(import_id: int) -> None:
+    from crm.tasks import contact_import_run
+
+    contact_import_run.delay(import_id)
+
+
+def contact_import_preview(*, workspace, file) -> dict:
+    """What the import wizard shows before anything is stored: the columns, the first rows, and a
+    guess at each column's target."""
+    layout = csv_layout(file)
+    rows = [cells for _, cells in islice(_data_rows(file, layout), PREVIEW_ROWS)]
+    width = len(layout.header)
+    targets = import_targets(workspace=workspace)
+    return {
+        "columns": layout.header,
+        "sample_rows": [(cells + [""] * width)[:width] for cells in rows],
+        "suggested_mapping": suggest_mapping(layout.header, targets),
+        "delimiter": layout.delimiter,
+        "targets": targets,
+    }
+
+
+def _simplify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+_SYNONYMS = {
+    "email": {"email", "emailaddress", "mail", "emails"},
+    "first_name": {"firstname", "first", "givenname", "forename", "prenom"},
+    "last_name": {"lastname", "last", "surname", "familyname", "nom"},
+    "phone": {"phone", "phonenumber", "telephone", "tel", "mobile", "mobilephone", "cell", "cellphone"},
+    "company": {"company", "companyname", "organization", "organisation", "org", "business", "employer"},
+    "stage": {"stage", "lifecyclestage", "lifecycle"},
+    "status": {"status", "subscriptionstatus", "emailstatus"},
+    "tags": {"tags", "tag", "labels"},
+}
+
+
+def suggest_mapping(header: list[str], targets: list[dict]) -> dict[str, str]:
+    """Column → the target its name suggests ("E-mail" → email, "Plan" → custom:plan), each
+    target at most once; "" for columns nothing fits."""
+    by_name = {}
+    for target in targets:
+        value = target["value"]
+        names = _SYNONYMS.get(value, set()) | {_simplify(value.removeprefix(CUSTOM_PREFIX)), _simplify(target["label"])}
+        for name in names:
+            by_name.setdefault(name, value)
+    suggested, used = {}, set()
+    for column in header:
+        if not column:
+            continue
+        target = by_name.get(_simplify(column), "")
+        if target and target in used and target not in MULTI_TARGETS:
+            target = ""
+        used.add(target)
+        suggested[column] = target
+    return suggested
+
+
+# --- Processing -----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Row:
+    number: int
+    email: str
+    #: Profile fields, stage and status: only the non-empty ones.
+    values: dict
+    custom: dict
+    tags: list[str]
+
+
+@dataclass
+class _Group:
+    """The rows of one email within a batch, merged in file order."""
+
+    email: str
+    rows: int = 0
+    values: dict = field(default_factory=dict)
+    custom: dict = field(default_factory=dict)
+    tags: dict = field(default_factory=dict)  # lower-case name → name
+
+    def add(self, row: _Row) -> None:
+        self.rows += 1
+        self.values.update(row.values)
+        self.custom.update(row.custom)
+        for name in row.tags:
+            self.tags.setdefault(name.lower(), name)
+
+
+def _choice_lookup(choices) -> dict[str, str]:
+    lookup = {}
+    for value, label in choices.choices:
+        lookup[value.lower()] = value
+        lookup[str(label).lower()] = value
+    return lookup
+
+
+_STAGES = _choice_lookup(LifecycleStage)
+_STATUSES = _choice_lookup(ContactStatus)
+_PROFILE = ("first_name", "last_name", "phone", "company")
+
+
+class _Plan:
+    """How to read a row: which cell feeds which target."""
+
+    def __init__(self, mapping: dict[str, str], header: list[str], fields: dict[str, CustomField]):
+        index = {name: i for i, name in enumerate(header) if name}
+        missing = [column for column in mapping if column not in index]
+        if missing:
+            raise ImportFileError(f"The file has no column {missing[0]!r} any more.")
+        unknown = [
+            target.removeprefix(CUSTOM_PREFIX)
+            for target in mapping.values()
+            if target.startswith(CUSTOM_PREFIX) and target.removeprefix(CUSTOM_PREFIX) not in fields
+        ]
+        if unknown:
+            raise ImportFileError(f"The custom field {unknown[0]!r} was deleted after the upload.")
+        self.header = header
+        self.fields = fields
+        self.columns = [(index[column], column, target) for column, target in mapping.items()]
+        self.column_of = {}
+        for _, column, target in self.columns:
+            self.column_of.setdefault(target, column)
+
+    def raw(self, cells: list[str]) -> dict:
+        raw = {name or f"Column {i + 1}": cells[i] if i < len(cells) else "" for i, name in enumerate(self.header)}
+        for i in range(len(self.header), len(cells)):
+            raw[f"Column {i + 1}"] = cells[i]
+        return raw
+
+    def clean(self, number: int, cells: list[str]) -> tuple[_Row | None, str]:
+        """The row's values, or None and the reason it is rejected."""
+        reasons = []
+        width = len(self.header)
+        if len(cells) > width and any(cell.strip() for cell in cells[width:]):
+            return None, (
+                f"This row has {len(cells)} cells but the header has {width}: "
+                "a value holding the delimiter needs quotes around it."
+            )
+        email, values, custom_cells, tags = "", {}, {}, []
+        profile = {}
+        for i, column, target in self.columns:
+            cell = csv_unescape(cells[i]) if i < len(cells) else ""
+            if target == "tags":
+                for name in _TAG_SPLIT.split(cell):
+                    if name.strip():
+                        try:
+                            tags.append(tag_name_clean(name))
+                        except ValidationError as exc:
+                            reasons.append(f"{column}: {exc.message_dict['tags'][0]}")
+                continue
+            if is_empty(cell):
+                if target == "email":
+                    reasons.append(f"{column}: empty. Every contact needs an email address.")
+                continue
+            if target == "email":
+                try:
+                    email = email_normalize(cell)
+                except ValidationError as exc:
+                    reasons.append(f"{column}: {exc.message_dict['email'][0]}")
+            elif target in _PROFILE:
+                profile[target] = cell
+            elif target == "stage":
+                if stage := _STAGES.get(cell.strip().lower()):
+                    values["stage"] = stage
+                else:
+                    reasons.append(f"{column}: {cell.strip()!r} is not one of: {', '.join(LifecycleStage.labels)}.")
+            elif target == "status":
+                if status := _STATUSES.get(cell.strip().lower()):
+                    values["status"] = status
+                else:
+                    reasons.append(f"{column}: {cell.strip()!r} is not one of: {', '.join(ContactStatus.labels)}.")
+            else:
+                custom_cells[target.removeprefix(CUSTOM_PREFIX)] = cell
+        custom = {}
+        try:
+            values.update(_profile_clean(profile, keep_empty=False))
+        except ValidationError as exc:
+            reasons += [f"{self.column_of[name]}: {messages[0]}" for name, messages in exc.message_dict.items()]
+        try:
+            custom = custom_fields_clean(fields=self.fields, values=custom_cells)
+        except ValidationError as exc:
+            reasons += [
+                f"{self.column_of[CUSTOM_PREFIX + path.removeprefix('custom_fields.')]}: {messages[0]}"
+                for path, messages in exc.message_dict.items()
+            ]
+        if reasons:
+            return None, " ".join(reasons)
+        return _Row(number=number, email=email, values=values, custom=custom, tags=tags), ""
+
+
+class _Superseded(Exception):
+    """Another run of the same import got further; this one stops."""
+
+
+@dataclass
+class _Outcome:
+    created: int = 0
+    updated: int = 0
+    failed: int = 0
+
+
+class _Importer:
+    def __init__(self, contact_import: ContactImport, plan: _Plan):
+        self.job = contact_import
+        self.workspace_id = contact_import.workspace_id
+        self.plan = plan
+        self.actor = contact_import.created_by
+        self.source_ref = str(contact_import.pk)
+        self.tags: dict[str, Tag] = {}
+        self.default_tags = [name.lower() for name in self._resolve_tags(contact_import.tags)]
+        self.scored = ScoringRule.objects.filter(
+            workspace_id=self.workspace_id, is_active=True, event_type=ActivityKind.IMPORTED
+        ).exists()
+
+    def _resolve_tags(self, names: Iterable[str]) -> list[str]:
+        """Find or create the tags, remembered for the run by lower-case name."""
+        names = list(names)
+        missing = {name.lower(): name for name in names if name.lower() not in self.tags}
+        if missing:
+            # In the order given, matched case-insensitively: "VIP" may be stored as "vip".
+            resolved = tags_resolve(workspace=self.job.workspace, names=missing.values())
+            self.tags.update(zip(missing, resolved, strict=True))
+        return names
+
+    def run_batch(self, offset: int, batch: list[tuple[int, list[str]]]) -> None:
+        rows, errors = [], []
+        for number, cells in batch:
+            row, reason = self.plan.clean(number, cells)
+            if row is None:
+                errors.append(
+                    ContactImportError(
+                        workspace_id=self.workspace_id,
+                        contact_import_id=self.job.pk,
+                        row_number=number,
+                        reason=reason,
+                        row=self.plan.raw(cells),
+                    )
+                )
+            else:
+                rows.append(row)
+        groups: dict[str, _Group] = {}
+        for row in rows:
+            groups.setdefault(row.email, _Group(row.email)).add(row)
+        self._resolve_tags({name for group in groups.values() for name in group.tags.values()})
+
+        with transaction.atomic():
+            job = ContactImport.objects.select_for_update().get(pk=self.job.pk)
+            if job.status != JobStatus.RUNNING or job.processed != offset:
+                raise _Superseded
+            outcome = self._write(groups)
+            ContactImportError.objects.bulk_create(errors)
+            job.processed += len(batch)
+            job.created += outcome.created
+            job.updated += outcome.updated
+            job.failed += len(errors)
+            job.save(update_fields=["processed", "created", "updated", "failed"])
+            self.job = job
+
+    def _existing(self, emails) -> dict[str, Contact]:
+        contacts = (
+            Contact.objects.filter(workspace_id=self.workspace_id, email__in=list(emails))
+            .select_for_update()
+            .order_by("pk")
+        )
+        return {contact.email: contact for contact in contacts}
+
+    def _write(self, groups: dict[str, _Group]) -> _Outcome:
+        now = timezone.now()
+        existing = self._existing(groups)
+        created = self._create([group for email, group in groups.items() if email not in existing], existing, now)
+        changed = self._update([(existing[email], groups[email]) for email in existing], now)
+        touched = [
+            *((contact, groups[contact.email]) for contact in created),
+            *((c, groups[c.email]) for c in existing.values()),
+        ]
+        tags_added = self._tag(touched, now)
+
+        activities, events = [], []
+        created_ids = {contact.pk for contact in created}
+        for contact, _group in touched:
+            is_new = contact.pk in created_ids
+            fields = changed.get(contact.pk, [])
+            new_tags = tags_added.get(contact.pk, [])
+            if not (is_new or fields or new_tags):
+                continue
+            activities.append(
+                ContactActivity(
+                    workspace_id=self.workspace_id,
+                    contact=contact,
+                    kind=ActivityKind.IMPORTED,
+                    ref=self.source_ref,
+                    data={
+                        "import_id": self.job.pk,
+                        "created": is_new,
+                        "changed": fields,
+                        "tags": [tag.name for tag in new_tags],
+                    },
+                    source=ContactSource.IMPORT,
+                    actor=self.actor,
+                    at=now,
+                )
+            )
+            if is_new:
+                payload = {"contact_id": contact.pk, "source": ContactSource.IMPORT, "source_ref": self.source_ref}
+                events.append((CONTACT_CREATED, payload, contact))
+            elif fields:
+                events.append((CONTACT_UPDATED, {"contact_id": contact.pk, "changed": fields}, contact))
+            events += [
+                (TAG_ADDED, {"contact_id": contact.pk, "tag_id": tag.pk, "tag": tag.name}, contact) for tag in new_tags
+            ]
+        activities = ContactActivity.objects.bulk_create(activities)
+        emit_many(workspace=self.workspace_id, events=events)
+        if self.scored:
+            # Scoring rules read an activity at a time; paid for only by workspaces that score imports.
+            for activity in activities:
+                score_activity(activity=activity)
+
+        rows = sum(group.rows for group in groups.values())
+        return _Outcome(created=len(created), updated=rows - len(created))
+
+    def _new_contact(self, group: _Group, now) -> Contact:
+        return Contact(
+            workspace_id=self.workspace_id,
+            email=group.email,
+            custom_fields=group.custom,
+            source=ContactSource.IMPORT,
+            source_ref=self.source_ref,
+            created_at=now,
+            updated_at=now,
+            **group.values,
+        )
+
+    def _create(self, groups: list[_Group], existing: dict[str, Contact], now) -> list[Contact]:
+        """Insert the new contacts. One a concurrent writer inserted since we looked (the unique
+        index refuses ours) joins `existing` instead, to be merged into."""
+        while groups:
+            try:
+                with transaction.atomic():
+                    return Contact.objects.bulk_create([self._new_contact(group, now) for group in groups])
+            except IntegrityError:
+                raced = self._existing(group.email for group in groups)
+                if not raced:
+                    raise
+                existing.update(raced)
+                groups = [group for group in groups if group.email not in raced]
+        return []
+
+    def _update(self, pairs: list[tuple[Contact, _Group]], now) -> dict[int, list[str]]:
+        """Merge into stored contacts: contact id → the fields that changed."""
+        changed, dirty, columns = {}, [], set()
+        for contact, group in pairs:
+            fields = []
+            for name, value in group.values.items():
+                if name == "status" and value == ContactStatus.ACTIVE:
+                    continue  # never re-subscribe by import
+                if getattr(contact, name) != value:
+                    setattr(contact, name, value)
+                    fields.append(name)
+                    columns.add(name)
+            if group.custom:
+                custom = dict(contact.custom_fields)
+                for key, value in group.custom.items():
+                    if custom.get(key) != value:
+                        custom[key] = value
+                        fields.append(f"custom_fields.{key}")
+                if custom != contact.custom_fields:
+                    contact.custom_fields = custom
+                    columns.add("custom_fields")
+            if fields:
+                contact.updated_at = now
+                changed[contact.pk] = sorted(fields)
+                dirty.append(contact)
+        if dirty:
+            Contact.objects.bulk_update(dirty, [*sorted(columns), "updated_at"])
+        return changed
+
+    def _tag(self, touched: list[tuple[Contact, _Group]], now) -> dict[int, list[Tag]]:
+        """Add each contact's tags (its cells' and the import's); contact id → the tags new to it."""
+        wanted = {}
+        for contact, group in touched:
+            keys = dict.fromkeys([*self.default_tags, *group.tags])
+            if keys:
+                wanted[contact.pk] = [self.tags[key] for key in keys]
+        if not wanted:
+            return {}
+        have = set(
+            ContactTag.objects.filter(
+                contact_id__in=list(wanted), tag_id__in={tag.pk for tags in wanted.values() for tag in tags}
+            ).values_list("contact_id", "tag_id")
+        )
+        added = {}
+        for contact_id, tags in wanted.items():
+            new = [tag for tag in tags if (contact_id, tag.pk) not in have]
+            if new:
+                added[contact_id] = new
+        ContactTag.objects.bulk_create(
+            [
+                ContactTag(workspace_id=self.workspace_id, contact_id=contact_id, tag=tag, added_at=now)
+                for contact_id, tags in added.items()
+                for tag in tags
+            ],
+            ignore_conflicts=True,
+        )
+        return added
+
+
+def _finish(import_id: int, *, status: JobStatus, error: str = "") -> ContactImport:
+    with transaction.atomic():
+        job = ContactImport.objects.select_for_update().get(pk=import_id)
+        if job.status in (JobStatus.DONE, JobStatus.FAILED):
+            return job
+        job.status, job.error, job.finished_at = status, error, timezone.now()
+        job.save(update_fields=["status", "error", "finished_at"])
+    if job.file:
+        job.file.delete(save=False)
+        ContactImport.objects.filter(pk=job.pk).update(file="")
+    return job
+
+
+def contact_import_fail(*, import_id: int, error: str) -> ContactImport:
+    """End the import as failed (what was imported so far stays)."""
+    return _finish(import_id, status=JobStatus.FAILED, error=error)
+
+
+def contact_import_process(*, import_id: int) -> ContactImport:
+    """Run the import, or carry on with it after `processed`; a finished one is left as it is."""
+    with transaction.atomic():
+        job = (
+            ContactImport.objects.select_for_update(of=("self",))
+            .select_related("workspace", "created_by")
+            .get(pk=import_id)
+        )
+        if job.status in (JobStatus.DONE, JobStatus.FAILED):
+            return job
+        if job.status == JobStatus.PENDING:
+            job.status, job.started_at = JobStatus.RUNNING, timezone.now()
+            job.save(update_fields=["status", "started_at"])
+    try:
+        if not job.file:
+            raise ImportFileError("The uploaded file is gone; upload it again.")
+        with job.file.open("rb") as file:
+            try:
+                layout = csv_layout(file)
+            except ValidationError as exc:
+                raise ImportFileError(exc.message_dict["file"][0]) from None
+            plan = _Plan(job.mapping, layout.header, custom_fields_for(job.workspace_id))
+            if not job.total:
+                total = sum(1 for _ in _data_rows(file, layout))
+                file.seek(0)
+                ContactImport.objects.filter(pk=job.pk).update(total=total)
+                job.total = total
+            importer = _Importer(job, plan)
+            offset = job.processed
+            rows = islice(_data_rows(file, layout), offset, None)
+            while batch := list(islice(rows, BATCH_SIZE)):
+                importer.run_batch(offset, batch)
+                offset += len(batch)
+    except ImportFileError as exc:
+        return contact_import_fail(import_id=import_id, error=str(exc))
+    except _Superseded:
+        log.info("contact_import_superseded", import_id=import_id)
+        return ContactImport.objects.get(pk=import_id)
+    log.info("contact_import_done", import_id=import_id, rows=offset)
+    return _finish(import_id, status=JobStatus.DONE)
