@@ -1,6 +1,7 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from crm.api import contacts, segments, taxonomy
+from crm.api import contacts, scoring, segments, taxonomy
 
 router = SimpleRouter()
 router.register("segments", segments.SegmentViewSet, basename="segment")
@@ -10,7 +11,18 @@ router.register(
 )
 router.register("tags", taxonomy.TagViewSet, basename="tag")
 router.register("custom-fields", taxonomy.CustomFieldViewSet, basename="custom-field")
+router.register("scoring-rules", scoring.ScoringRuleViewSet, basename="scoring-rule")
 
 urlpatterns = [
+    path(
+        "workspaces/<int:workspace_pk>/scoring-settings/",
+        scoring.ScoringSettingsViewSet.as_view({"get": "retrieve", "put": "update", "patch": "partial_update"}),
+        name="scoring-settings",
+    ),
+    path(
+        "contacts/<int:pk>/score/",
+        scoring.ContactScoreViewSet.as_view({"get": "retrieve", "post": "adjust"}),
+        name="contact-score",
+    ),
     *router.urls,
 ]
