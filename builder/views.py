@@ -7,7 +7,7 @@ one set of checks. Sites are looked up within the current workspace: another wor
 
 from datetime import datetime
 
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.middleware.csrf import get_token
 from django.templatetags.static import static
 from django.urls import reverse
@@ -18,7 +18,7 @@ from accounts.roles import Perm
 from accounts.views import dashboard_view, paginate, render_page
 from builder.selectors import dashboard as selectors
 from builder.theme import FONT_STACKS, theme_schema
-from core.csv import cell_text, csv_lines, csv_safe
+from core.csv import CsvResponse, cell_text, csv_safe
 
 SUMMARY_ANSWERS = 3
 SUMMARY_CHARS = 60
@@ -174,6 +174,4 @@ def site_submissions_csv(request, access, pk: int):
             yield [csv_safe(cell) for cell in [*fixed, submission.consent_given, *answers]]
 
     filename = f"{site.slug}-submissions-{timezone.localdate():%Y-%m-%d}.csv"
-    response = StreamingHttpResponse(csv_lines(rows()), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return CsvResponse(rows(), filename=filename)

@@ -1,9 +1,10 @@
+import asyncio
 import csv
 import io
 
 import pytest
 
-from core.csv import csv_lines, csv_safe, csv_unescape
+from core.csv import CsvResponse, csv_lines, csv_safe, csv_unescape
 
 
 @pytest.mark.parametrize(
@@ -24,3 +25,31 @@ def test_lines_stream_one_row_at_a_time_with_quoting():
     assert first == 'a,"b,c"\r\n'
     rest = "".join(lines)
     assert list(csv.reader(io.StringIO(first + rest))) == [["a", "b,c"], ["line\nbreak", '"q"']]
+
+
+def test_the_download_streams_to_an_async_server_in_blocks_not_all_at_once():
+    pulled = []
+
+    def rows():
+        for n in range(1200):
+            pulled.append(n)
+            yield [str(n)]
+
+    response = CsvResponse(rows(), filename="numbers.csv")
+    assert response["Content-Disposition"] == 'attachment; filename="numbers.csv"'
+
+    async def first_block_then_rest():
+        blocks = aiter(response)
+        first = await anext(blocks)
+        seen_after_first = len(pulled)
+        return first, seen_after_first, [block async for block in blocks]
+
+    first, seen_after_first, rest = asyncio.run(first_block_then_rest())
+    assert seen_after_first == CsvResponse.ASYNC_BLOCK_LINES
+    assert (first + b"".join(rest)).decode().split() == [str(n) for n in range(1200)]
+    assert len(rest) == 2
+
+
+def test_the_download_streams_to_a_sync_server_line_by_line():
+    response = CsvResponse(iter([["a"], ["=b"]]), filename="x.csv")
+    assert list(response) == [b"a\r\n", b"=b\r\n"]
