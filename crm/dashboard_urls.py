@@ -3,12 +3,17 @@ contains "contacts", so the sidebar marks the section as current on all of them.
 
 from django.urls import path
 
-from crm.views import contact, contacts
+from crm.views import contact, contacts, segments
 
 urlpatterns = [
-    path("", contacts.contact_list, name="contacts"),
+    path("", contacts.contact_list_view, name="contacts"),
+    path("bulk/", contacts.contact_bulk, name="contacts-bulk"),
     path("<int:pk>/", contact.contact_detail, name="contacts-detail"),
     path("<int:pk>/tags/", contact.contact_tag_add, name="contacts-tag-add"),
     path("<int:pk>/tags/<int:tag_pk>/remove/", contact.contact_tag_remove, name="contacts-tag-remove"),
     path("<int:pk>/notes/", contact.contact_note, name="contacts-note"),
+    path("segments/", segments.segment_list, name="contacts-segments"),
+    path("segments/new/", segments.segment_new, name="contacts-segment-new"),
+    path("segments/<int:pk>/", segments.segment_detail, name="contacts-segment"),
+    path("segments/<int:pk>/delete/", segments.segment_remove, name="contacts-segment-delete"),
 ]

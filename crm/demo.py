@@ -13,7 +13,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 import phonenumbers
-from django.db.models import Q
 from django.utils import timezone
 
 from builder.models import Component, Page, Site
@@ -36,6 +35,7 @@ from crm.models import (
     Segment,
     Tag,
 )
+from crm.selectors.dashboard import form_components
 from crm.services.activities import ENGAGEMENT_KINDS
 from crm.services.consent import MARKETING_EMAIL
 
@@ -475,13 +475,7 @@ def _site_parts(workspace) -> tuple[Component | None, list[str]]:
     site = Site.objects.for_workspace(workspace).order_by("pk").first()
     if site is None:
         return None, list(PAGE_TITLES)
-    form = (
-        Component.objects.filter(page__site=site)
-        .filter(Q(type__endswith="_form") | Q(type="form"))
-        .select_related("page")
-        .order_by("page__order", "pk")
-        .first()
-    )
+    form = form_components(workspace=workspace).filter(page__site=site).first()
     paths = list(Page.objects.filter(site=site).values_list("path", flat=True))
     return form, sorted(set(paths) | set(PAGE_TITLES))
 

@@ -6,11 +6,17 @@ workspace's id is simply not found (a 404).
 
 from django.db.models import Count, QuerySet
 
+from builder.components import REGISTRY
+from builder.models import Component
 from crm.models import ConsentRecord, Contact, ContactActivity, ContactImport, CustomField, Tag
 
 
 def contact_get(*, workspace, pk: int) -> Contact | None:
     return Contact.objects.for_workspace(workspace).filter(pk=pk).first()
+
+
+def contact_exists(*, workspace) -> bool:
+    return Contact.objects.for_workspace(workspace).exists()
 
 
 def contact_tags(*, contact: Contact) -> list[Tag]:
@@ -53,3 +59,15 @@ def contact_import_list(*, workspace) -> QuerySet[ContactImport]:
 
 def contact_import_get(*, workspace, pk: int) -> ContactImport | None:
     return ContactImport.objects.for_workspace(workspace).filter(pk=pk).first()
+
+
+def form_components(*, workspace) -> QuerySet[Component]:
+    """The workspace's form components (what a form_submitted activity's ref names), site by site in
+    page order, with their page and site."""
+    form_types = [name for name, component_type in REGISTRY.items() if component_type.is_form]
+    return (
+        Component.objects.for_workspace(workspace)
+        .filter(type__in=form_types)
+        .select_related("page__site")
+        .order_by("page__site__name", "page__site_id", "page__order", "page_id", "position", "id")
+    )
