@@ -1,6 +1,7 @@
 """Tags and custom field definitions API. Thin: validate with a serializer, call a service, serialize."""
 
 from django.db.models import Count
+from django.db.models.functions import Lower
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.response import Response
@@ -48,7 +49,8 @@ class _WriteThroughServices(mixins.ListModelMixin, mixins.RetrieveModelMixin, mi
     destroy=extend_schema(description="Removes the tag from every contact, without a timeline entry for each."),
 )
 class TagViewSet(_WriteThroughServices, WorkspaceScopedViewSet):
-    queryset = Tag.objects.annotate(contact_count=Count("contact_tags"))
+    # Grouped for the count, which drops Meta.ordering: order explicitly.
+    queryset = Tag.objects.annotate(contact_count=Count("contact_tags")).order_by(Lower("name"), "id")
     serializer_class = TagSerializer
     write_serializer_class = TagWriteSerializer
     search_fields = ["name"]
