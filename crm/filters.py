@@ -11,12 +11,14 @@ import zoneinfo
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Exists, OuterRef, Q
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm.models import Contact, ContactSource, ContactStatus, ContactTag, LifecycleStage, Tag
+from crm.models import Contact, ContactSource, ContactStatus, ContactTag, LifecycleStage, Segment, Tag
+from crm.segments import rules_q
 
 #: Scores are 32-bit integers in the database; a bound outside that range is a bad value, not an overflow.
 SCORE_BOUNDS = {"min_value": -(2**31), "max_value": 2**31 - 1}
@@ -64,6 +66,11 @@ class ContactFilter(django_filters.FilterSet):
         max_length=Tag._meta.get_field("name").max_length,
         help_text="A tag's id or name (any case); repeat it for contacts that have all of them.",
     )
+    segment = django_filters.ModelChoiceFilter(
+        queryset=Segment.objects.none(),
+        method="filter_segment",
+        help_text="Only the contacts in this segment (its id).",
+    )
     stage = django_filters.MultipleChoiceFilter(
         choices=LifecycleStage.choices, distinct=False, help_text="Repeat for any of several stages."
     )
@@ -93,6 +100,7 @@ class ContactFilter(django_filters.FilterSet):
     def __init__(self, data=None, queryset=None, *, workspace, request=None, prefix=None):
         super().__init__(data, queryset, request=request, prefix=prefix)
         self.workspace = workspace
+        self.filters["segment"].queryset = Segment.objects.for_workspace(workspace)
 
     def filter_tags(self, queryset, name, values: list[str]):
         tags = Tag.objects.for_workspace(self.workspace)
@@ -104,6 +112,13 @@ class ContactFilter(django_filters.FilterSet):
             links = ContactTag.objects.filter(contact_id=OuterRef("pk"), tag_id__in=tags.filter(match).values("pk"))
             queryset = queryset.filter(Exists(links))
         return queryset
+
+    def filter_segment(self, queryset, name, segment: Segment):
+        try:
+            return queryset.filter(rules_q(workspace=self.workspace, rules=segment.rules))
+        except ValidationError as exc:  # a tag or custom field it names was deleted since
+            message = f"The segment {segment.name!r} has a rule to fix: {' '.join(exc.messages)}"
+            raise ValidationError({"segment": [message]}) from None
 
     def filter_created(self, queryset, name, day: datetime.date):
         midnight = datetime.datetime.combine(day, datetime.time.min, tzinfo=self._timezone())

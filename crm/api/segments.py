@@ -10,10 +10,11 @@ from rest_framework.response import Response
 from accounts.roles import Perm
 from core.api.viewsets import WorkspaceScopedViewSet
 from crm.models import Segment
+from crm.selectors.contacts import tags_prefetch
 from crm.selectors.segments import segment_contacts, segment_count, segment_preview, segment_rule_catalog
+from crm.serializers.contacts import ContactSerializer
 from crm.serializers.segments import (
     CatalogFieldSerializer,
-    SegmentContactSerializer,
     SegmentCountSerializer,
     SegmentCreateSerializer,
     SegmentPreviewSerializer,
@@ -59,11 +60,12 @@ class SegmentViewSet(
     def perform_destroy(self, instance):
         segment_delete(segment=instance)
 
-    @extend_schema(responses={200: SegmentContactSerializer(many=True)})
+    @extend_schema(responses={200: ContactSerializer(many=True)})
     @action(detail=True, methods=["get"])
     def contacts(self, request, pk=None):
-        page = self.paginate_queryset(segment_contacts(segment=self.get_object()))
-        return self.get_paginated_response(SegmentContactSerializer(page, many=True).data)
+        contacts = segment_contacts(segment=self.get_object()).prefetch_related(tags_prefetch())
+        page = self.paginate_queryset(contacts)
+        return self.get_paginated_response(ContactSerializer(page, many=True).data)
 
     @extend_schema(responses={200: SegmentCountSerializer})
     @action(detail=True, methods=["get"])

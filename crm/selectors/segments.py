@@ -8,6 +8,7 @@ from django.db.models import QuerySet
 from crm.models import ActivityKind, Contact, CustomField, Segment, Tag
 from crm.segments import rules_q
 from crm.segments.rules import CUSTOM_OPS, CUSTOM_PREFIX, FIELDS, OPS, value_kind
+from crm.selectors.contacts import tags_prefetch
 
 PREVIEW_SAMPLE = 10
 
@@ -28,7 +29,8 @@ def segment_count(*, segment: Segment, now: datetime.datetime | None = None) -> 
 def segment_preview(*, workspace, rules: dict, now: datetime.datetime | None = None) -> dict:
     """How many contacts unsaved rules match, and the first few of them (newest first)."""
     contacts = rules_contacts(workspace=workspace, rules=rules, now=now)
-    return {"count": contacts.order_by().count(), "sample": list(contacts[:PREVIEW_SAMPLE])}
+    sample = contacts.prefetch_related(tags_prefetch())[:PREVIEW_SAMPLE]
+    return {"count": contacts.order_by().count(), "sample": list(sample)}
 
 
 def _ops(field_type: str, ops) -> list[dict]:

@@ -3,7 +3,8 @@ check that they are JSON objects."""
 
 from rest_framework import serializers
 
-from crm.models import Contact, Segment
+from crm.models import Segment
+from crm.serializers.contacts import ContactSerializer
 
 
 class SegmentSerializer(serializers.ModelSerializer):
@@ -30,32 +31,12 @@ class SegmentRulesSerializer(serializers.Serializer):
     rules = serializers.JSONField(help_text='{"match": "all"|"any", "rules": [condition or group, …]}.')
 
 
-class SegmentContactSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Contact
-        fields = [
-            "id",
-            "email",
-            "first_name",
-            "last_name",
-            "company",
-            "phone",
-            "score",
-            "stage",
-            "status",
-            "source",
-            "created_at",
-            "last_activity_at",
-        ]
-        read_only_fields = fields
-
-
 class SegmentCountSerializer(serializers.Serializer):
     count = serializers.IntegerField()
 
 
 class SegmentPreviewSerializer(SegmentCountSerializer):
-    sample = SegmentContactSerializer(many=True)
+    sample = ContactSerializer(many=True)
 
 
 class CatalogOpSerializer(serializers.Serializer):

@@ -252,3 +252,34 @@ def test_catalog_lists_fields_ops_and_the_workspaces_choices(member, data):
     assert company_ops["neq"] == {"op": "neq", "label": "is not", "value": "text"}
     assert {op["value"] for op in catalog["activity"]["ops"]} == {"activity"}
     assert catalog["stage"]["choices"][0] == {"value": "subscriber", "label": "Subscriber"}
+
+
+def test_contacts_list_filters_by_segment(member, data):
+    segment = SegmentFactory(workspace=member.workspace, rules=acme())
+    response = member.client.get("/api/v1/contacts/", {"segment": segment.pk, "score_min": 5})
+    assert response.status_code == 200, response.json()
+    assert sorted(row["score"] for row in response.json()["results"]) == [5, 7, 9, 11]
+
+
+def test_contacts_list_refuses_another_workspaces_segment_naming_the_parameter(member, data):
+    foreign = SegmentFactory(rules=acme())
+    response = member.client.get("/api/v1/contacts/", {"segment": foreign.pk})
+    assert response.status_code == 400
+    assert "segment" in response.json()["error"]["details"]
+
+
+def test_contacts_list_with_a_segment_whose_tag_is_gone_is_a_400_naming_the_segment(member, data):
+    rules = {"match": "all", "rules": [{"field": "tag", "op": "has_not", "value": data["vip"].pk}]}
+    segment = SegmentFactory(workspace=member.workspace, rules=rules)
+    data["vip"].delete()
+    response = member.client.get("/api/v1/contacts/", {"segment": segment.pk})
+    assert response.status_code == 400
+    assert "has a rule to fix" in response.json()["error"]["details"]["segment"][0]
+
+
+def test_segment_members_carry_their_tags(member, data):
+    segment = SegmentFactory(workspace=member.workspace, rules={"match": "all", "rules": []})
+    rows = member.client.get(f"{URL}{segment.pk}/contacts/", {"page_size": 100}).json()["results"]
+    tagged = [row for row in rows if row["tags"]]
+    assert len(tagged) == 3
+    assert tagged[0]["tags"][0]["name"] == "VIP"
