@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/tags/", contact.contact_tag_add, name="contacts-tag-add"),
     path("<int:pk>/tags/<int:tag_pk>/remove/", contact.contact_tag_remove, name="contacts-tag-remove"),
     path("<int:pk>/notes/", contact.contact_note, name="contacts-note"),
+    path("<int:pk>/score/", contact.contact_score, name="contacts-score"),
     path("segments/", segments.segment_list, name="contacts-segments"),
     path("segments/new/", segments.segment_new, name="contacts-segment-new"),
     path("segments/<int:pk>/", segments.segment_detail, name="contacts-segment"),

@@ -386,12 +386,14 @@ def _period_start(at: datetime.datetime, period: str):
 
 
 def _score(person: _Person, rules: list[ScoringRule]) -> list[ScoreChange]:
-    """Each rule applied to the contact's activities in order, with its cap, as the scoring service does."""
+    """Each rule applied to the contact's activities in order, with its cap, as the scoring service
+    does; sets the contact's score to their sum."""
     by_kind = defaultdict(list)
     for rule in rules:
         by_kind[rule.event_type].append(rule)
     earned: dict[tuple, int] = defaultdict(int)
     changes = []
+    score = 0
     for activity in person.activities:
         for rule in by_kind.get(activity.kind, ()):
             points = rule.points
@@ -401,19 +403,44 @@ def _score(person: _Person, rules: list[ScoringRule]) -> list[ScoreChange]:
                 if points <= 0:
                     continue
                 earned[bucket] += points
-            changes.append(
-                ScoreChange(
-                    workspace_id=activity.workspace_id,
-                    contact=person.contact,
-                    points=points,
-                    reason=ScoreReason.RULE,
-                    rule=rule,
-                    rule_name=rule.name,
-                    activity=activity,
-                    at=activity.at,
-                )
+            change = ScoreChange(
+                workspace_id=activity.workspace_id,
+                contact=person.contact,
+                points=points,
+                reason=ScoreReason.RULE,
+                rule=rule,
+                rule_name=rule.name,
+                activity=activity,
+                at=activity.at,
             )
+            change.previous, score = score, score + points
+            changes.append(change)
+    person.contact.score = score
     return changes
+
+
+def _score_timeline(changes: list[ScoreChange]) -> list[ContactActivity]:
+    """The timeline entry the scoring service writes beside each change."""
+    return [
+        ContactActivity(
+            workspace_id=change.workspace_id,
+            contact=change.contact,
+            kind=ActivityKind.SCORE_CHANGED,
+            ref=str(change.rule.pk),
+            data={
+                "points": change.points,
+                "score": change.previous + change.points,
+                "previous": change.previous,
+                "reason": ScoreReason.RULE,
+                "rule_id": change.rule.pk,
+                "rule_name": change.rule_name,
+                "activity_id": change.activity.pk,
+            },
+            source="scoring",
+            at=change.at,
+        )
+        for change in changes
+    ]
 
 
 def _setup(workspace) -> tuple[dict[str, Tag], list[ScoringRule]]:
@@ -508,14 +535,11 @@ def demo_crm_seed(*, workspace, actor, team: list) -> int:
         [activity for person in people for activity in person.activities], batch_size=1000
     )
     ConsentRecord.objects.bulk_create([consent for person in people for consent in person.consents], batch_size=1000)
-    changes = []
-    for person in people:
-        person_changes = _score(person, rules)
-        changes.extend(person_changes)
-        contact = person.contact
-        contact.score = sum(change.points for change in person_changes)
-        engaged = [activity.at for activity in person.activities if activity.kind in ENGAGEMENT_KINDS]
-        contact.last_activity_at = max(engaged, default=None)
+    changes = [change for person in people for change in _score(person, rules)]
     ScoreChange.objects.bulk_create(changes, batch_size=1000)
+    ContactActivity.objects.bulk_create(_score_timeline(changes), batch_size=1000)
+    for person in people:
+        engaged = [activity.at for activity in person.activities if activity.kind in ENGAGEMENT_KINDS]
+        person.contact.last_activity_at = max(engaged, default=None)
     Contact.objects.bulk_update([person.contact for person in people], ["score", "last_activity_at"], batch_size=500)
     return len(people)

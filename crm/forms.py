@@ -82,3 +82,12 @@ class NoteForm(ServiceForm):
         max_length=10_000,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Called about pricing; follow up next week…"}),
     )
+
+
+class ScoreAdjustForm(ServiceForm):
+    points = forms.IntegerField(
+        label="Points", widget=forms.NumberInput(attrs={"placeholder": "+10 or -5", "step": "1"})
+    )
+    note = forms.CharField(
+        label="Why", required=False, max_length=500, widget=forms.TextInput(attrs={"placeholder": "Met at the fair"})
+    )

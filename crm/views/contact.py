@@ -8,15 +8,18 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import Perm
 from accounts.views import dashboard_view, paginate, render_page, require, run_action, submit
-from crm.forms import ContactForm, NoteForm
+from crm.forms import ContactForm, NoteForm, ScoreAdjustForm
 from crm.models import ContactSource, CustomFieldType
 from crm.selectors import dashboard as selectors
+from crm.selectors.scoring import contact_score_explain
 from crm.services.contacts import contact_note_add, contact_update
+from crm.services.scoring import score_adjust
 from crm.services.tags import contact_tags_add, contact_tags_remove, tags_resolve
 from crm.views.timeline import timeline_entry
 
 TIMELINE_PARAM = "timeline"
 CONSENTS_SHOWN = 20
+SCORE_CHANGES_SHOWN = 5
 #: Timeline filters: a label and the activity kinds it shows.
 TIMELINE_FILTERS = {
     "forms": ("Forms and visits", ("form_submitted", "page_visited")),
@@ -49,7 +52,31 @@ def _timeline(request, contact):
     return page, show if kinds else ""
 
 
-def _contact_page(request, access, contact, *, form: ContactForm | None = None, note_form: NoteForm | None = None):
+def _score_parts(explained: dict) -> list[dict]:
+    """The score's parts for its bar chart: each rule, then decay and changes by hand, with each bar's
+    width relative to the largest part."""
+    parts = [
+        {"label": entry["rule_name"], "points": entry["points"], "count": entry["count"], "last_at": entry["last_at"]}
+        for entry in explained["by_rule"]
+    ]
+    for key, label in (("decay", "No activity for a while"), ("manual", "Changed by hand")):
+        if explained[key]["count"]:
+            parts.append({"label": label, **explained[key]})
+    largest = max((abs(part["points"]) for part in parts), default=0) or 1
+    for part in parts:
+        part["width"] = round(abs(part["points"]) * 100 / largest)
+    return parts
+
+
+def _contact_page(
+    request,
+    access,
+    contact,
+    *,
+    form: ContactForm | None = None,
+    note_form: NoteForm | None = None,
+    score_form: ScoreAdjustForm | None = None,
+):
     fields = list(selectors.custom_field_list(workspace=access.workspace))
     timeline, show = _timeline(request, contact)
     if request.htmx and TIMELINE_PARAM in request.GET:
@@ -60,8 +87,12 @@ def _contact_page(request, access, contact, *, form: ContactForm | None = None, 
     consents = list(selectors.contact_consents(contact=contact)[:CONSENTS_SHOWN])
     for consent in consents:
         consent.purpose_label = consent.purpose.replace("_", " ").capitalize()
+    explained = contact_score_explain(contact=contact)
     context = {
         "contact": contact,
+        "score_parts": _score_parts(explained),
+        "score_changes": explained["changes"][:SCORE_CHANGES_SHOWN],
+        "score_form": score_form or (ScoreAdjustForm() if can_write else None),
         "tags": selectors.contact_tags(contact=contact),
         "custom_values": [(field, _custom_display(field, values.get(field.key))) for field in fields],
         "timeline": timeline,
@@ -141,3 +172,18 @@ def contact_note(request, access, pk: int):
         return _contact_page(request, access, contact, note_form=form)
     messages.success(request, "Note added.")
     return redirect(reverse("dashboard:contacts-detail", args=[contact.pk]) + "#timeline")
+
+
+@dashboard_view(Perm.WRITE_CONTENT)
+@require_POST
+def contact_score(request, access, pk: int):
+    contact = contact_or_404(access, pk)
+    form = ScoreAdjustForm(request.POST)
+    change = submit(
+        form,
+        lambda data: score_adjust(contact=contact, points=data["points"], note=data["note"], actor=request.user),
+    )
+    if change is None:
+        return _contact_page(request, access, contact, score_form=form)
+    messages.success(request, f"Score changed by {change.points:+d} points.")
+    return redirect(reverse("dashboard:contacts-detail", args=[contact.pk]) + "#score")

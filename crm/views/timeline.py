@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from crm.models import ActivityKind, ContactActivity, ContactSource
+from crm.models import ActivityKind, ContactActivity, ContactSource, ScoreReason
 
 DETAIL_CHARS = 160
 
@@ -29,6 +29,10 @@ _LOOK = {
     ActivityKind.IMPORTED: ("upload", "muted"),
 }
 
+_SCORE_REASONS = {
+    ScoreReason.DECAY: "No activity for a while",
+    ScoreReason.MANUAL: "Changed by hand",
+}
 _CREATED_FROM = {
     ContactSource.FORM: "From a form submission",
     ContactSource.IMPORT: "From a CSV import",
@@ -86,13 +90,13 @@ def _detail(activity: ContactActivity) -> str:
             return f"{field}: {_value(data.get('from'))} → {_value(data.get('to'))}"
         case ActivityKind.SCORE_CHANGED:
             points = data.get("points")
-            if isinstance(points, int | float):
-                reason = data.get("rule") or data.get("rule_name") or data.get("reason") or ""
-                text = f"{points:+g} points"
-                if "score" in data:
-                    text += f", now {data['score']}"
-                return f"{text} · {reason}" if reason else text
-            return ""
+            if not isinstance(points, int | float):
+                return ""
+            text = f"{points:+g} points, now {data['score']}" if "score" in data else f"{points:+g} points"
+            reason = data.get("rule_name") or _SCORE_REASONS.get(data.get("reason"), "")
+            if data.get("note"):
+                reason = f"{reason}: {data['note']}" if reason else data["note"]
+            return f"{text} · {reason}" if reason else text
         case ActivityKind.WORKFLOW_ENTERED | ActivityKind.WORKFLOW_EXITED:
             return data.get("workflow") or data.get("name") or ""
         case ActivityKind.CONSENT_GIVEN | ActivityKind.CONSENT_WITHDRAWN:

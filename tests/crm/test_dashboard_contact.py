@@ -8,10 +8,17 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from crm.models import ActivityKind, Contact, ContactActivity, CustomFieldType
+from crm.services.activities import activity_record
 from crm.services.consent import consent_record
 from crm.services.contacts import contact_upsert
 from crm.services.tags import contact_tags_add, tags_resolve
-from tests.factories import ContactActivityFactory, ContactFactory, CustomFieldFactory, WorkspaceFactory
+from tests.factories import (
+    ContactActivityFactory,
+    ContactFactory,
+    CustomFieldFactory,
+    ScoringRuleFactory,
+    WorkspaceFactory,
+)
 
 
 @pytest.fixture
@@ -224,3 +231,45 @@ def test_consent_history_lists_grants_and_withdrawals_with_the_words_shown(edito
     assert "Yes, send me the newsletter." in html
     assert "Granted" in html and "Withdrawn" in html
     assert [consent.granted for consent in response.context["consents"]] == [False, True]
+
+
+def test_the_score_is_explained_rule_by_rule_with_bars(editor, contact):
+    rule = ScoringRuleFactory(
+        workspace=editor.workspace, name="Clicked an email", event_type="email_clicked", points=10
+    )
+    ScoringRuleFactory(workspace=editor.workspace, name="Visited", event_type="page_visited", points=2)
+    for kind in ("email_clicked", "email_clicked", "page_visited"):
+        activity_record(contact=contact, kind=kind)
+    response = editor.web.get(page_url(contact))
+    parts = response.context["score_parts"]
+    assert [(part["label"], part["points"], part["count"], part["width"]) for part in parts] == [
+        ("Clicked an email", 20, 2, 100),
+        ("Visited", 2, 1, 10),
+    ]
+    html = html_of(response)
+    assert "Clicked an email" in html and 'data-testid="score-form"' in html
+    assert rule.name in html
+
+
+def test_adjusting_the_score_by_hand_records_why(editor, contact):
+    url = reverse("dashboard:contacts-score", args=[contact.pk])
+    response = editor.web.post(url, {"points": "15", "note": "Great call"})
+    assert response.status_code == 302
+    contact.refresh_from_db()
+    assert contact.score == 15
+    parts = editor.web.get(page_url(contact)).context["score_parts"]
+    assert [(part["label"], part["points"]) for part in parts] == [("Changed by hand", 15)]
+
+
+@pytest.mark.parametrize(("points", "message"), [("0", "not 0"), ("lots", "whole number"), ("-5", "cannot go lower")])
+def test_a_bad_score_adjustment_is_shown_on_its_field(editor, contact, points, message):
+    response = editor.web.post(reverse("dashboard:contacts-score", args=[contact.pk]), {"points": points})
+    assert response.status_code == 200
+    assert message in " ".join(response.context["score_form"].errors["points"])
+    contact.refresh_from_db()
+    assert contact.score == 0
+
+
+def test_viewers_cannot_adjust_a_score(viewer, contact):
+    assert 'data-testid="score-form"' not in html_of(viewer.web.get(page_url(contact)))
+    assert viewer.web.post(reverse("dashboard:contacts-score", args=[contact.pk]), {"points": "5"}).status_code == 403

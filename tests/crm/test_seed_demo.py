@@ -23,6 +23,7 @@ from crm.models import (
     Tag,
 )
 from crm.segments import rules_q
+from crm.selectors.scoring import contact_score_explain
 from crm.services.fields import custom_fields_clean, custom_fields_for, email_normalize
 from tests.factories import UserFactory, WorkspaceFactory
 
@@ -72,7 +73,15 @@ def test_every_score_is_the_sum_of_its_score_changes(demo_workspace):
     contacts = Contact.objects.for_workspace(demo_workspace)
     assert all(contact.score == totals.get(contact.pk, 0) for contact in contacts)
     assert contacts.filter(score__gte=50).exists() and contacts.filter(score=0).exists()
-    assert all(change.activity_id and change.rule_id for change in ScoreChange.objects.for_workspace(demo_workspace))
+    changes = ScoreChange.objects.for_workspace(demo_workspace)
+    assert all(change.activity_id and change.rule_id for change in changes)
+    # Each change is on the timeline too, as the scoring service records it, and explains the score.
+    timeline = ContactActivity.objects.for_workspace(demo_workspace).filter(kind=ActivityKind.SCORE_CHANGED)
+    assert timeline.count() == changes.count()
+    top = contacts.order_by("-score").first()
+    explained = contact_score_explain(contact=top)
+    assert explained["total_from_changes"] == explained["score"] == top.score
+    assert sum(part["points"] for part in explained["by_rule"]) == top.score
 
 
 def test_activity_spans_the_last_ninety_days_with_forms_visits_emails_and_notes(demo_workspace):
