@@ -210,6 +210,8 @@ class AuditAction(models.TextChoices):
     INVITATION_ACCEPTED = "invitation.accepted", "Invitation accepted"
     API_KEY_CREATED = "api_key.created", "API key created"
     API_KEY_REVOKED = "api_key.revoked", "API key revoked"
+    CONTACT_EXPORTED = "contact.exported", "Contact's data exported"
+    CONTACT_ERASED = "contact.erased", "Contact erased"
 
 
 class AuditEvent(TenantModel):

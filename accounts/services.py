@@ -45,7 +45,9 @@ def audit_record(
     target: Model | None = None,
     ip: str | None = None,
     changes: dict | None = None,
+    target_repr: str | None = None,
 ) -> AuditEvent:
+    """`target_repr` replaces str(target) where that would write personal data into the log."""
     api_key = actor.api_key if isinstance(actor, ApiKeyUser) else None
     user = actor if isinstance(actor, User) else None
     return AuditEvent.objects.create(
@@ -56,7 +58,7 @@ def audit_record(
         api_key=api_key,
         target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
-        target_repr=str(target)[:200] if target is not None else "",
+        target_repr=(target_repr if target_repr is not None else str(target) if target is not None else "")[:200],
         ip=ip,
         changes=changes or {},
     )

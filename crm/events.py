@@ -8,3 +8,4 @@ CONTACT_UPDATED = "contact.updated"  # {contact_id, changed: [field, …]}
 TAG_ADDED = "tag.added"  # {contact_id, tag_id, tag}
 TAG_REMOVED = "tag.removed"  # {contact_id, tag_id, tag}
 SCORE_CHANGED = "score.changed"  # {contact_id, score, previous, points, reason}
+CONTACT_ERASED = "contact.erased"  # {contact_id}: every trace of the person is gone; drop any reference

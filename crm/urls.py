@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from crm.api import contacts, scoring, segments, taxonomy
+from crm.api import contacts, gdpr, scoring, segments, taxonomy
 
 router = SimpleRouter()
 router.register("segments", segments.SegmentViewSet, basename="segment")
@@ -24,5 +24,7 @@ urlpatterns = [
         scoring.ContactScoreViewSet.as_view({"get": "retrieve", "post": "adjust"}),
         name="contact-score",
     ),
+    path("contacts/<int:pk>/export/", gdpr.ContactGdprViewSet.as_view({"get": "export"}), name="contact-data-export"),
+    path("contacts/<int:pk>/erase/", gdpr.ContactGdprViewSet.as_view({"post": "erase"}), name="contact-erase"),
     *router.urls,
 ]
