@@ -437,3 +437,13 @@ def test_the_explanation_lists_the_latest_fifty_changes(workspace, contact):
     explanation = assert_explained(contact)
     assert len(explanation["changes"]) == 50
     assert explanation["by_rule"][0]["count"] == 55
+
+
+def test_decay_runs_daily_from_celery_beat(settings, workspace, decay):
+    from crm.tasks import score_decay
+
+    entry = next(e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == "crm.tasks.score_decay")
+    assert entry["schedule"].hour == {3}
+    contact = quiet_contact(workspace)
+    assert score_decay.apply().get() == 1
+    assert score_of(contact) == 7
