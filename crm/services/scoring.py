@@ -314,7 +314,6 @@ def _capped(rule: ScoringRule, *, contact_id: int, at: datetime.datetime, tz_nam
     return int(math.copysign(min(abs(rule.points), left), rule.points))
 
 
-@transaction.atomic
 def score_activity(*, activity: ContactActivity) -> int:
     """Apply the workspace's scoring rules to a new activity; returns the points added."""
     rules = [
@@ -322,8 +321,13 @@ def score_activity(*, activity: ContactActivity) -> int:
         for rule in scoring_rules_for(workspace_id=activity.workspace_id, kind=activity.kind)
         if conditions_match(rule.conditions, activity)
     ]
-    if not rules:
+    if not rules:  # most activities: one query, and no savepoint
         return 0
+    with transaction.atomic():
+        return _rules_apply(rules, activity)
+
+
+def _rules_apply(rules: list[ScoringRule], activity: ContactActivity) -> int:
     contact = activity.contact
     score = _locked_score(contact.pk)
     zone: list[str] = []
