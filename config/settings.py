@@ -254,6 +254,8 @@ SPECTACULAR_SETTINGS = {
         "GrantableRoleEnum": "accounts.roles.GRANTABLE_ROLE_CHOICES",
         "ActivityKindEnum": "crm.models.ActivityKind",
         "RevisionKindEnum": "builder.models.RevisionKind",
+        "JobStatusEnum": "crm.models.JobStatus",
+        "ContactStatusEnum": "crm.models.ContactStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

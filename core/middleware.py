@@ -2,6 +2,7 @@ import time
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 
 from core.api.errors import error_response
 from core.logging import get_logger
@@ -33,11 +34,23 @@ class RequestIdMiddleware:
         return response
 
 
+def _view_body_limit(path: str) -> int:
+    """The larger body an upload endpoint allows: its view class's `max_body_bytes()`, or 0."""
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return 0
+    view_class = getattr(match.func, "cls", None)
+    limit = getattr(view_class, "max_body_bytes", None)
+    return limit() if callable(limit) else 0
+
+
 class ApiBodyLimitMiddleware:
     """Refuses oversize API bodies up front.
 
     DRF's parsers read the raw stream, which bypasses DATA_UPLOAD_MAX_MEMORY_SIZE, so the limit is
-    enforced here from Content-Length before any byte is read.
+    enforced here from Content-Length before any byte is read. A view that takes file uploads may
+    allow more with a `max_body_bytes()` static method (looked up only for bodies over the limit).
     """
 
     def __init__(self, get_response):
@@ -50,10 +63,9 @@ class ApiBodyLimitMiddleware:
             except ValueError:
                 return error_response(request, 400, "bad_request", "Content-Length must be an integer.")
             if length > settings.API_MAX_BODY_BYTES:
-                return error_response(
-                    request,
-                    413,
-                    "payload_too_large",
-                    f"Request body is {length} bytes; the limit is {settings.API_MAX_BODY_BYTES}.",
-                )
+                limit = max(settings.API_MAX_BODY_BYTES, _view_body_limit(request.path_info))
+                if length > limit:
+                    return error_response(
+                        request, 413, "payload_too_large", f"Request body is {length} bytes; the limit is {limit}."
+                    )
         return self.get_response(request)

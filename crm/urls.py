@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from crm.api import contacts, gdpr, scoring, segments, taxonomy
+from crm.api import contacts, gdpr, imports, scoring, segments, taxonomy
 
 router = SimpleRouter()
 router.register("segments", segments.SegmentViewSet, basename="segment")
@@ -12,6 +12,8 @@ router.register(
 router.register("tags", taxonomy.TagViewSet, basename="tag")
 router.register("custom-fields", taxonomy.CustomFieldViewSet, basename="custom-field")
 router.register("scoring-rules", scoring.ScoringRuleViewSet, basename="scoring-rule")
+router.register("contact-imports", imports.ContactImportViewSet, basename="contact-import")
+router.register("contact-exports", imports.ContactExportViewSet, basename="contact-export")
 
 urlpatterns = [
     path(
