@@ -3,7 +3,7 @@ contains "contacts", so the sidebar marks the section as current on all of them.
 
 from django.urls import path
 
-from crm.views import contact, contacts, segments
+from crm.views import contact, contacts, segments, settings
 
 urlpatterns = [
     path("", contacts.contact_list_view, name="contacts"),
@@ -17,4 +17,11 @@ urlpatterns = [
     path("segments/new/", segments.segment_new, name="contacts-segment-new"),
     path("segments/<int:pk>/", segments.segment_detail, name="contacts-segment"),
     path("segments/<int:pk>/delete/", segments.segment_remove, name="contacts-segment-delete"),
+    path("fields/", settings.custom_field_list, name="contacts-fields"),
+    path("fields/<int:pk>/", settings.custom_field_edit, name="contacts-field"),
+    path("fields/<int:pk>/delete/", settings.custom_field_remove, name="contacts-field-delete"),
+    path("scoring/", settings.scoring, name="contacts-scoring"),
+    path("scoring/decay/", settings.scoring_decay, name="contacts-scoring-decay"),
+    path("scoring/<int:pk>/", settings.scoring_rule_edit, name="contacts-scoring-rule"),
+    path("scoring/<int:pk>/delete/", settings.scoring_rule_remove, name="contacts-scoring-rule-delete"),
 ]

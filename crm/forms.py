@@ -6,9 +6,20 @@ they name. Custom field inputs are named `custom_fields.<key>`, the path the ser
 from django import forms
 
 from accounts.forms import ServiceForm
-from crm.models import Contact, ContactStatus, CustomField, CustomFieldType, LifecycleStage
+from crm.models import (
+    ActivityKind,
+    Contact,
+    ContactStatus,
+    CustomField,
+    CustomFieldType,
+    LifecycleStage,
+    ScorePeriod,
+    ScoringRule,
+)
 
 CUSTOM_PREFIX = "custom_fields."
+#: Scoring rules can't be about score changes: a rule would score its own scoring.
+SCORABLE_KINDS = [(kind, label) for kind, label in ActivityKind.choices if kind != ActivityKind.SCORE_CHANGED]
 _BOOLEAN_CHOICES = [("", "—"), ("true", "Yes"), ("false", "No")]
 
 
@@ -90,4 +101,100 @@ class ScoreAdjustForm(ServiceForm):
     )
     note = forms.CharField(
         label="Why", required=False, max_length=500, widget=forms.TextInput(attrs={"placeholder": "Met at the fair"})
+    )
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in str(text or "").splitlines() if line.strip()]
+
+
+class CustomFieldForm(ServiceForm):
+    label = forms.CharField(max_length=100, widget=forms.TextInput(attrs={"placeholder": "e.g. Plan"}))
+    key = forms.CharField(
+        max_length=63,
+        help_text="Lower-case letters, digits and underscores. Imports, segments and the API use it; it can't change.",
+        widget=forms.TextInput(attrs={"placeholder": "e.g. plan", "class": "mono"}),
+    )
+    type = forms.ChoiceField(choices=CustomFieldType.choices, initial=CustomFieldType.TEXT)
+    options = forms.CharField(
+        required=False,
+        help_text="For a select field: one option per line.",
+        widget=forms.Textarea(attrs={"rows": 4, "placeholder": "Free\nStarter\nPro"}),
+    )
+
+    def __init__(self, *args, field: CustomField | None = None, **kwargs):
+        if field is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "label": field.label,
+                "key": field.key,
+                "type": field.type,
+                "options": "\n".join(map(str, field.options or [])),
+            }
+        super().__init__(*args, **kwargs)
+        if field is not None:
+            self.fields["key"].disabled = True
+
+    def service_data(self) -> dict:
+        data = {name: self.cleaned_data[name] for name in ("label", "type")}
+        data["options"] = _lines(self.cleaned_data["options"]) if data["type"] == CustomFieldType.SELECT else []
+        if not self.fields["key"].disabled:
+            data["key"] = self.cleaned_data["key"]
+        return data
+
+
+class ScoringRuleForm(ServiceForm):
+    name = forms.CharField(max_length=120, widget=forms.TextInput(attrs={"placeholder": "e.g. Clicked an email"}))
+    event_type = forms.ChoiceField(
+        label="When a contact…", choices=[(kind, label.lower()) for kind, label in SCORABLE_KINDS]
+    )
+    form = forms.ChoiceField(label="Which form", required=False, help_text="For form submissions: one form, or any.")
+    points = forms.IntegerField(help_text="Negative points lower the score.")
+    cap_points = forms.IntegerField(
+        label="At most", required=False, min_value=1, help_text="Points from this rule per contact; blank for no cap."
+    )
+    cap_period = forms.ChoiceField(label="Per", required=False, choices=[("", "—"), *ScorePeriod.choices])
+    is_active = forms.BooleanField(label="Active", required=False, initial=True)
+
+    def __init__(self, *args, forms_choices: list[tuple[str, str]], rule: ScoringRule | None = None, **kwargs):
+        if rule is not None and "initial" not in kwargs:
+            kwargs["initial"] = {
+                "name": rule.name,
+                "event_type": rule.event_type,
+                "form": (rule.conditions or {}).get("ref", ""),
+                "points": rule.points,
+                "cap_points": rule.cap_points,
+                "cap_period": rule.cap_period,
+                "is_active": rule.is_active,
+            }
+        super().__init__(*args, **kwargs)
+        self.fields["form"].choices = [("", "Any form"), *forms_choices]
+        self.other_conditions = {
+            key: value for key, value in ((rule.conditions or {}) if rule else {}).items() if key != "ref"
+        }
+
+    def add_service_error(self, exc) -> None:
+        # A condition's error is about the form picked (the only condition edited here).
+        if hasattr(exc, "error_dict") and any(key.startswith("conditions") for key in exc.error_dict):
+            exc = type(exc)(
+                {("form" if key.startswith("conditions") else key): value for key, value in exc.message_dict.items()}
+            )
+        super().add_service_error(exc)
+
+    def service_data(self) -> dict:
+        data = {name: self.cleaned_data[name] for name in ("name", "event_type", "points", "cap_points", "is_active")}
+        data["cap_period"] = self.cleaned_data["cap_period"] or ""
+        conditions = dict(self.other_conditions)
+        if data["event_type"] == ActivityKind.FORM_SUBMITTED and self.cleaned_data["form"]:
+            conditions["ref"] = self.cleaned_data["form"]
+        data["conditions"] = conditions
+        return data
+
+
+class ScoringSettingsForm(ServiceForm):
+    decay_enabled = forms.BooleanField(label="Lower the scores of contacts who go quiet", required=False)
+    decay_after_days = forms.IntegerField(label="After this many days without activity", min_value=1)
+    decay_points = forms.IntegerField(
+        label="Take away this many points",
+        min_value=1,
+        help_text="Again for every further period of silence; never below zero.",
     )

@@ -53,6 +53,15 @@ def custom_field_list(*, workspace) -> QuerySet[CustomField]:
     return CustomField.objects.for_workspace(workspace).order_by("order", "id")
 
 
+def custom_field_list_with_usage(*, workspace) -> list[CustomField]:
+    """The workspace's custom fields, each with `usage`: how many contacts hold a value of it."""
+    fields = list(custom_field_list(workspace=workspace))
+    contacts = Contact.objects.for_workspace(workspace)
+    for field in fields:
+        field.usage = contacts.filter(custom_fields__has_key=field.key).count()
+    return fields
+
+
 def contact_import_list(*, workspace) -> QuerySet[ContactImport]:
     return ContactImport.objects.for_workspace(workspace).select_related("created_by").order_by("-created_at", "-id")
 

@@ -57,7 +57,7 @@ def segment_list(request, access):
     return render_page(request, access, "crm/segments.html", context)
 
 
-def _workspace_forms(workspace) -> list[dict]:
+def workspace_forms(workspace) -> list[dict]:
     """The workspace's forms, for "submitted form X" rules: an activity's ref is the form's component id."""
     forms = []
     for component in form_components(workspace=workspace):
@@ -82,7 +82,7 @@ def _builder_page(request, access, segment: Segment | None, *, data: dict | None
         "csrfToken": get_token(request),
         "canWrite": can_write,
         "catalog": segment_rule_catalog(workspace=access.workspace),
-        "forms": _workspace_forms(access.workspace),
+        "forms": workspace_forms(access.workspace),
         "rules": data["rules"],
         "errors": errors or {},
         "contactUrlPattern": reverse("dashboard:contacts-detail", args=[0]),
