@@ -3,7 +3,7 @@ contains "contacts", so the sidebar marks the section as current on all of them.
 
 from django.urls import path
 
-from crm.views import contact, contacts, segments, settings
+from crm.views import contact, contacts, imports, segments, settings
 
 urlpatterns = [
     path("", contacts.contact_list_view, name="contacts"),
@@ -13,6 +13,9 @@ urlpatterns = [
     path("<int:pk>/tags/<int:tag_pk>/remove/", contact.contact_tag_remove, name="contacts-tag-remove"),
     path("<int:pk>/notes/", contact.contact_note, name="contacts-note"),
     path("<int:pk>/score/", contact.contact_score, name="contacts-score"),
+    path("imports/", imports.import_list, name="contacts-imports"),
+    path("imports/new/", imports.import_new, name="contacts-import-new"),
+    path("imports/<int:pk>/", imports.import_detail, name="contacts-import"),
     path("segments/", segments.segment_list, name="contacts-segments"),
     path("segments/new/", segments.segment_new, name="contacts-segment-new"),
     path("segments/<int:pk>/", segments.segment_detail, name="contacts-segment"),

@@ -78,12 +78,14 @@ def test_viewers_see_the_table_without_selection_or_bulk_actions(viewer, people)
     assert len(emails(response)) == 3
     html = html_of(response)
     assert 'data-testid="bulk-bar"' not in html and 'name="ids"' not in html and BULK not in html
+    assert reverse("dashboard:contacts-import-new") not in html
 
 
 def test_empty_workspace_explains_where_contacts_come_from(editor):
     html = html_of(editor.web.get(LIST))
     assert 'data-testid="contacts-empty"' in html
     assert "fill in a form" in html and "import" in html and "API" in html
+    assert reverse("dashboard:contacts-import-new") in html
     assert 'data-testid="bulk-bar"' not in html
 
 
