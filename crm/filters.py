@@ -14,6 +14,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Exists, OuterRef, Q
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -103,16 +104,23 @@ class ContactFilter(django_filters.FilterSet):
         self.filters["segment"].queryset = Segment.objects.for_workspace(workspace)
 
     def filter_tags(self, queryset, name, values: list[str]):
-        tags = Tag.objects.for_workspace(self.workspace)
+        matches = Q()
         for value in values:
-            match = Q(name__iexact=value)
+            matches |= Q(name__iexact=value)
             if value.isdigit() and len(value) <= _TAG_ID_DIGITS:
                 # A tag may well be called "2024": the value matches an id or a name.
-                match |= Q(pk=int(value))
-            links = ContactTag.objects.filter(contact_id=OuterRef("pk"), tag_id__in=tags.filter(match).values("pk"))
-            queryset = queryset.filter(Exists(links))
+                matches |= Q(pk=int(value))
+        # Resolved first, in one query: with the ids as constants the planner knows how common each
+        # tag is, and walks the newest contacts probing their tags instead of joining every tagged one.
+        found = list(Tag.objects.for_workspace(self.workspace).filter(matches).values_list("pk", "name"))
+        for value in values:
+            ids = [pk for pk, tag_name in found if tag_name.lower() == value.lower() or str(pk) == value]
+            if not ids:
+                return queryset.none()
+            queryset = queryset.filter(Exists(ContactTag.objects.filter(contact_id=OuterRef("pk"), tag_id__in=ids)))
         return queryset
 
+    @extend_schema_field(OpenApiTypes.INT)
     def filter_segment(self, queryset, name, segment: Segment):
         try:
             return queryset.filter(rules_q(workspace=self.workspace, rules=segment.rules))

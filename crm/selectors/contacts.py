@@ -5,6 +5,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
+from django.http import QueryDict
 
 from crm.filters import ContactFilter
 from crm.models import Contact, Tag
@@ -27,11 +28,22 @@ def contact_list(*, workspace, filters=None, search: str = "", ordering: str = "
     Raises ValidationError naming the bad parameter, e.g. {"score_min": [...]} or {"ordering": [...]}.
     """
     contacts = Contact.objects.for_workspace(workspace)
-    filterset = ContactFilter(filters or {}, queryset=contacts, workspace=workspace)
+    filterset = ContactFilter(params_querydict(filters or {}), queryset=contacts, workspace=workspace)
     if not filterset.is_valid():
         raise ValidationError(filterset.errors)
     contacts = contact_search(filterset.qs, search)
     return contacts.order_by(*ordering_resolve(ordering)).prefetch_related(tags_prefetch())
+
+
+def params_querydict(params) -> QueryDict:
+    """A QueryDict as is; a dict as the query string it stands for, a list value as a repeated
+    parameter: {"stage": ["lead", "mql"], "score_min": 10} is ?stage=lead&stage=mql&score_min=10."""
+    if isinstance(params, QueryDict):
+        return params
+    query = QueryDict(mutable=True)
+    for key, value in params.items():
+        query.setlist(key, [str(item) for item in value] if isinstance(value, list | tuple) else [str(value)])
+    return query
 
 
 def tags_prefetch() -> Prefetch:

@@ -12,7 +12,6 @@ from operator import or_
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
-from django.http import QueryDict
 from django.utils import timezone
 
 from accounts.models import User
@@ -174,11 +173,8 @@ def _matching_ids(workspace, filters: dict) -> list[int]:
     unknown = sorted(set(params) - set(ContactFilter.base_filters))
     if unknown:
         raise ValidationError({"filter": [f"Unknown parameter {unknown[0]!r}."]})
-    query = QueryDict(mutable=True)
-    for key, value in params.items():
-        query.setlist(key, [str(item) for item in value] if isinstance(value, list | tuple) else [str(value)])
     try:
-        contacts = contact_list(workspace=workspace, filters=query, search=search)
+        contacts = contact_list(workspace=workspace, filters=params, search=search)
         return list(contacts.prefetch_related(None).values_list("pk", flat=True)[: BULK_MAX + 1])
     except ValidationError as exc:
         raise ValidationError({f"filter.{key}": messages for key, messages in exc.message_dict.items()}) from None

@@ -4,6 +4,7 @@ contact's timeline. Bad input is a 400 naming the field and stores nothing."""
 import datetime
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from accounts.roles import Role
@@ -19,6 +20,7 @@ from crm.models import (
     CustomFieldType,
     LifecycleStage,
 )
+from crm.selectors.contacts import contact_list
 from tests.factories import (
     ContactActivityFactory,
     ContactFactory,
@@ -376,11 +378,12 @@ def test_the_list_costs_the_same_queries_for_any_page_size(editor, django_assert
     tags = [TagFactory(workspace=editor.workspace) for _ in range(3)]
     for _ in range(60):
         tagged(ContactFactory(workspace=editor.workspace), *tags)
-    editor.client.get(URL)  # warm the caches that the first request of a session fills
-    with django_assert_max_num_queries(6) as small:
-        assert len(editor.client.get(URL, {"page_size": 5}).json()["results"]) == 5
-    with django_assert_max_num_queries(6) as large:
-        response = editor.client.get(URL, {"page_size": 50, "tag": tags[0].pk, "ordering": "-score"})
+    params = {"tag": [tags[0].pk, tags[1].name], "stage": "subscriber", "ordering": "-score"}
+    editor.client.get(URL, params)  # warm the caches that the first request of a session fills
+    with django_assert_max_num_queries(7) as small:
+        assert len(editor.client.get(URL, {**params, "page_size": 5}).json()["results"]) == 5
+    with django_assert_max_num_queries(7) as large:
+        response = editor.client.get(URL, {**params, "page_size": 50})
     assert len(response.json()["results"]) == 50
     assert all(len(row["tags"]) == 3 for row in response.json()["results"])
     assert len(large.captured_queries) == len(small.captured_queries)
@@ -420,3 +423,23 @@ def test_an_empty_or_huge_note_is_a_400_naming_text(editor, assert_error, body):
     contact = ContactFactory(workspace=editor.workspace)
     assert_error(editor.client.post(f"{detail(contact)}activities/", body), 400, field="text")
     assert not ContactActivity.objects.filter(contact=contact).exists()
+
+
+# --- The selector the dashboard shares ------------------------------------------------------------------
+
+
+def test_contact_list_takes_a_plain_dict_with_single_or_repeated_values(editor):
+    ws = editor.workspace
+    vip = TagFactory(workspace=ws, name="vip")
+    lead = tagged(ContactFactory(workspace=ws, stage="lead", first_name="Ada"), vip)
+    ContactFactory(workspace=ws, stage="lead", first_name="Grace")
+    ContactFactory(workspace=ws, stage="customer", first_name="Ada")
+    found = contact_list(workspace=ws, filters={"stage": "lead", "tag": ["vip"]}, search="ada", ordering="email")
+    assert list(found) == [lead]
+    assert contact_list(workspace=ws, filters={"stage": ["lead", "customer"]}).count() == 3
+
+
+def test_contact_list_names_the_bad_parameter(editor):
+    with pytest.raises(ValidationError) as caught:
+        contact_list(workspace=editor.workspace, filters={"score_min": "high", "stage": "whale"})
+    assert set(caught.value.message_dict) == {"score_min", "stage"}
