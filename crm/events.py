@@ -7,5 +7,5 @@ CONTACT_CREATED = "contact.created"  # {contact_id, source, source_ref}
 CONTACT_UPDATED = "contact.updated"  # {contact_id, changed: [field, …]}
 TAG_ADDED = "tag.added"  # {contact_id, tag_id, tag}
 TAG_REMOVED = "tag.removed"  # {contact_id, tag_id, tag}
-SCORE_CHANGED = "score.changed"  # {contact_id, score, previous, points, reason}
+SCORE_CHANGED = "score.changed"  # {contact_id, score, previous, points, reason, rule_id}
 CONTACT_ERASED = "contact.erased"  # {contact_id}: every trace of the person is gone; drop any reference

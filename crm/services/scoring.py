@@ -34,6 +34,7 @@ from crm.models import (
     ScoringSettings,
 )
 from crm.selectors.scoring import contacts_due_for_decay, scoring_rules_for
+from crm.services.activities import activity_record
 
 POINTS_MAX = 10_000
 NOTE_MAX = 500
@@ -233,8 +234,6 @@ def _change_record(
 ) -> ScoreChange | None:
     """Apply `points` to a contact whose score (`score`, read under the row lock) is known; clamps at
     zero and records the change, or returns None when nothing changes."""
-    from crm.services.activities import activity_record  # activities score themselves through here
-
     applied = max(score + points, 0) - score
     if not applied:
         return None

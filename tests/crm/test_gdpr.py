@@ -315,3 +315,10 @@ def test_another_workspaces_contact_cannot_be_exported_or_erased(make_member, as
     assert_error(admin.client.post(f"/api/v1/contacts/{contact.pk}/erase/", {}, format="json"), 404)
     assert Contact.objects.filter(pk=contact.pk).exists()
     assert not AuditEvent.objects.filter(action__in=[AuditAction.CONTACT_EXPORTED, AuditAction.CONTACT_ERASED]).exists()
+
+
+@pytest.mark.parametrize("pk", ["99999999999999999999999", "0"])
+def test_unknown_contacts_cannot_be_exported_or_erased(make_member, assert_error, pk):
+    admin = make_member(role=Role.ADMIN)
+    assert_error(admin.client.get(f"/api/v1/contacts/{pk}/export/"), 404)
+    assert_error(admin.client.post(f"/api/v1/contacts/{pk}/erase/", {}, format="json"), 404)
