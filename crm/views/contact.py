@@ -1,18 +1,20 @@
 """One contact's page: profile and its edit form, tags, custom fields, the timeline, notes and consent."""
 
 from django.contrib import messages
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.roles import Perm
 from accounts.views import dashboard_view, paginate, render_page, require, run_action, submit
+from core.request_context import client_ip
 from crm.forms import ContactForm, NoteForm, ScoreAdjustForm
 from crm.models import ContactSource, CustomFieldType
 from crm.selectors import dashboard as selectors
 from crm.selectors.scoring import contact_score_explain
 from crm.services.contacts import contact_note_add, contact_update
+from crm.services.gdpr import contact_data_export, contact_erase
 from crm.services.scoring import score_adjust
 from crm.services.tags import contact_tags_add, contact_tags_remove, tags_resolve
 from crm.views.timeline import timeline_entry
@@ -187,3 +189,27 @@ def contact_score(request, access, pk: int):
         return _contact_page(request, access, contact, score_form=form)
     messages.success(request, f"Score changed by {change.points:+d} points.")
     return redirect(reverse("dashboard:contacts-detail", args=[contact.pk]) + "#score")
+
+
+@dashboard_view(Perm.READ)
+@require_GET
+def contact_data_download(request, access, pk: int):
+    """Everything stored about the contact, as a JSON file (a subject access request); audited."""
+    contact = contact_or_404(access, pk)
+    data = contact_data_export(contact=contact, actor=request.user, ip=client_ip(request))
+    response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="contact-{contact.pk}.json"'
+    return response
+
+
+@dashboard_view(Perm.MANAGE_SETTINGS)
+@require_POST
+def contact_erase_view(request, access, pk: int):
+    """Erase the contact everywhere, once the email has been typed to confirm: it can't be undone."""
+    contact = contact_or_404(access, pk)
+    if request.POST.get("confirm", "").strip().lower() != contact.email:
+        messages.error(request, "Type the contact's email address exactly to confirm the erasure.")
+        return redirect(reverse("dashboard:contacts-detail", args=[contact.pk]) + "#privacy")
+    contact_erase(contact=contact, actor=request.user, ip=client_ip(request))
+    messages.success(request, "The contact was erased, with their data everywhere it was stored.")
+    return redirect("dashboard:contacts")

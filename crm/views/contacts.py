@@ -8,18 +8,22 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import QueryDict
+from django.http import Http404, QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import Perm
 from accounts.views import dashboard_view, paginate, render_page
-from crm.models import ContactSource, ContactStatus, LifecycleStage, Segment
+from core.csv import CsvResponse
+from crm.models import ContactExport, ContactSource, ContactStatus, LifecycleStage, Segment
 from crm.segments import rules_q
 from crm.selectors import dashboard as selectors
 from crm.selectors.contacts import DEFAULT_ORDERING, contact_list
 from crm.services.bulk import BULK_MAX, contacts_bulk
+from crm.services.exports import SEARCH_PARAM, contact_export_create, contact_export_stream
 
 #: Query parameters that are not filters: they never count as "filtered" and are kept by sorting.
 _NOT_FILTERS = {"page", "ordering", "q"}
@@ -237,3 +241,33 @@ def contact_bulk(request, access):
     counted = f"{count:,} contact{'' if count == 1 else 's'}"
     messages.success(request, _DONE[action].format(count=counted, tags=", ".join(name.strip() for name in names)))
     return redirect(back)
+
+
+@dashboard_view(Perm.READ)
+@require_POST
+def contact_export(request, access):
+    """Record an export of what the list shows (segment, filters, search), then download it."""
+    params = QueryDict(request.POST.get("query", ""))
+    query = ContactQuery(access.workspace, params)
+    query.contacts()  # drops any value the list itself would refuse, as the list did
+    filters = {name: query.filters.getlist(name) for name in query.filters}
+    if query.search:
+        filters[SEARCH_PARAM] = query.search
+    try:
+        export = contact_export_create(
+            workspace=access.workspace, segment=query.segment, filters=filters, actor=request.user
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(_list_url(params))
+    return redirect("dashboard:contacts-export-download", pk=export.pk)
+
+
+@dashboard_view(Perm.READ)
+@require_GET
+def contact_export_download(request, access, pk: int):
+    export = ContactExport.objects.for_workspace(access.workspace).select_related("segment").filter(pk=pk).first()
+    if export is None:
+        raise Http404("No such export.")
+    name = slugify(export.segment.name if export.segment else "contacts") or "contacts"
+    return CsvResponse(contact_export_stream(export=export), filename=f"{name}-{timezone.localdate():%Y-%m-%d}.csv")

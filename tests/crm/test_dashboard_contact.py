@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import AuditEvent
 from accounts.roles import Role
 from crm.models import ActivityKind, Contact, ContactActivity, CustomFieldType
 from crm.services.activities import activity_record
@@ -273,3 +274,46 @@ def test_a_bad_score_adjustment_is_shown_on_its_field(editor, contact, points, m
 def test_viewers_cannot_adjust_a_score(viewer, contact):
     assert 'data-testid="score-form"' not in html_of(viewer.web.get(page_url(contact)))
     assert viewer.web.post(reverse("dashboard:contacts-score", args=[contact.pk]), {"points": "5"}).status_code == 403
+
+
+# --- Privacy -------------------------------------------------------------------------------------------
+
+
+def test_downloading_a_contacts_data_gives_json_and_is_audited(viewer, contact):
+    response = viewer.web.get(reverse("dashboard:contacts-data", args=[contact.pk]))
+    assert response.status_code == 200
+    assert response["Content-Disposition"] == f'attachment; filename="contact-{contact.pk}.json"'
+    assert "ada@example.com" in response.content.decode()
+    assert AuditEvent.objects.filter(workspace=viewer.workspace, actor=viewer.user).exists()
+
+
+def test_only_admins_see_and_may_use_the_erase_form(member, contact):
+    editor = member(Role.EDITOR)
+    assert 'data-testid="erase-form"' not in html_of(editor.web.get(page_url(contact)))
+    url = reverse("dashboard:contacts-erase", args=[contact.pk])
+    assert editor.web.post(url, {"confirm": contact.email}).status_code == 403
+    admin = member(Role.ADMIN)
+    assert 'data-testid="erase-form"' in html_of(admin.web.get(page_url(contact)))
+    assert Contact.objects.filter(pk=contact.pk).exists()
+
+
+def test_erasing_needs_the_email_typed_then_removes_the_contact(member, contact):
+    admin = member(Role.ADMIN)
+    url = reverse("dashboard:contacts-erase", args=[contact.pk])
+    response = admin.web.post(url, {"confirm": "ada@"}, follow=True)
+    assert "email address exactly to confirm" in html_of(response)
+    assert Contact.objects.filter(pk=contact.pk).exists()
+    response = admin.web.post(url, {"confirm": " ADA@example.com "})
+    assert response.status_code == 302 and response["Location"] == reverse("dashboard:contacts")
+    assert not Contact.objects.filter(pk=contact.pk).exists()
+
+
+def test_privacy_actions_on_another_workspaces_contact_are_not_found(member):
+    admin = member(Role.ADMIN)
+    stranger = ContactFactory(workspace=WorkspaceFactory())
+    assert admin.web.get(reverse("dashboard:contacts-data", args=[stranger.pk])).status_code == 404
+    assert (
+        admin.web.post(reverse("dashboard:contacts-erase", args=[stranger.pk]), {"confirm": stranger.email}).status_code
+        == 404
+    )
+    assert Contact.objects.filter(pk=stranger.pk).exists()

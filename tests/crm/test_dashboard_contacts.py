@@ -5,13 +5,14 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from accounts.roles import Role
-from crm.models import Contact, ContactActivity, ContactTag
+from crm.models import Contact, ContactActivity, ContactExport, ContactTag
 from crm.services.tags import contact_tags_add, tags_resolve
 from crm.views import contacts as contact_views
 from tests.factories import ContactFactory, SegmentFactory, WorkspaceFactory
 
 LIST = reverse("dashboard:contacts")
 BULK = reverse("dashboard:contacts-bulk")
+EXPORT = reverse("dashboard:contacts-export")
 
 
 @pytest.fixture
@@ -242,3 +243,33 @@ def test_viewers_cannot_run_bulk_actions(viewer, people):
 
 def test_bulk_requires_post(editor):
     assert editor.web.get(BULK).status_code == 405
+
+
+# --- Export --------------------------------------------------------------------------------------------
+
+
+def test_export_downloads_what_the_list_shows_and_records_it(viewer, people):
+    segment = SegmentFactory(
+        workspace=viewer.workspace,
+        name="Warm",
+        rules={"match": "all", "rules": [{"field": "score", "op": "gte", "value": 10}]},
+    )
+    response = viewer.web.post(EXPORT, {"query": f"segment={segment.pk}&stage=mql&q=ada&page=3&score_min=lots"})
+    assert response.status_code == 302
+    export = ContactExport.objects.get(workspace=viewer.workspace)
+    assert export.segment == segment and export.created_by == viewer.user
+    assert export.filters == {"stage": ["mql"], "search": "ada"}
+    download = viewer.web.get(response["Location"])
+    assert download.status_code == 200 and download["Content-Type"].startswith("text/csv")
+    assert 'filename="warm-' in download["Content-Disposition"]
+    body = b"".join(download.streaming_content).decode()
+    assert "ada@example.com" in body and "grace@example.com" not in body
+
+
+def test_the_export_button_is_there_for_a_list_with_contacts(viewer, people):
+    assert 'data-testid="export-contacts"' in html_of(viewer.web.get(LIST))
+
+
+def test_another_workspaces_export_is_not_found(editor):
+    theirs = ContactExport.objects.create(workspace=WorkspaceFactory())
+    assert editor.web.get(reverse("dashboard:contacts-export-download", args=[theirs.pk])).status_code == 404
