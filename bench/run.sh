@@ -53,6 +53,13 @@ BENCH_TARGET_P95_MS=${BENCH_TARGET_P95_MS:-25}
 BENCH_TREE_TARGET_P95_MS=${BENCH_TREE_TARGET_P95_MS:-30}
 BENCH_FORM_TARGET_RPS=${BENCH_FORM_TARGET_RPS:-300}
 BENCH_RENDER_TARGET_MEDIAN_MS=${BENCH_RENDER_TARGET_MEDIAN_MS:-15}
+# The CRM part (bench/crm.py, in-process with the server stopped): BENCH_CRM=0 skips it, BENCH_CRM_ONLY=1
+# runs nothing else. Its 1M-contact workspace is generated once and kept in the benchmark database.
+BENCH_CRM=${BENCH_CRM:-1}
+BENCH_CRM_ONLY=${BENCH_CRM_ONLY:-0}
+BENCH_CRM_CONTACTS=${BENCH_CRM_CONTACTS:-1000000}
+BENCH_CRM_LIST_CONTACTS=${BENCH_CRM_LIST_CONTACTS:-100000}
+BENCH_CRM_IMPORT_ROWS=${BENCH_CRM_IMPORT_ROWS:-100000}
 # BENCH_STRICT=1 makes a missed target fail the run.
 BENCH_STRICT=${BENCH_STRICT:-0}
 # BENCH_WRITE_DOC=0 prints the results without touching docs/benchmarks.md (for experiments).
@@ -127,6 +134,21 @@ SERVER_ENV_SHOWN+=" REDIS_URL=${BENCH_REDIS_URL} FORM_MIN_SUBMIT_SECONDS=0 FORM_
 SERVER_ENV_SHOWN+=" FORM_RATE_FORM=${BENCH_FORM_RATE}${DJANGO_SETTINGS_MODULE:+ DJANGO_SETTINGS_MODULE=$DJANGO_SETTINGS_MODULE}"
 server_env() { env "${SERVER_ENV[@]}" "$@"; }
 
+crm_bench() {
+  local doc="$BENCH_DOC"
+  [ "$BENCH_WRITE_DOC" = "1" ] || { doc="$OUT/benchmarks.md" && [ -f "$doc" ] || cp "$BENCH_DOC" "$doc"; }
+  echo "bench: CRM: segment count over ${BENCH_CRM_CONTACTS} contacts, contact list at ${BENCH_CRM_LIST_CONTACTS}, import of ${BENCH_CRM_IMPORT_ROWS} rows"
+  server_env "$PY" bench/crm.py "$OUT/crm" --contacts "$BENCH_CRM_CONTACTS" \
+    --list-contacts "$BENCH_CRM_LIST_CONTACTS" --import-rows "$BENCH_CRM_IMPORT_ROWS" >"$OUT/crm.log"
+  local command="make bench"
+  [ "$BENCH_CRM_ONLY" != "1" ] || command="BENCH_CRM_ONLY=1 make bench"
+  echo
+  "$PY" bench/crm_report.py "$OUT/crm" "$doc" "$command"
+  if [ "$BENCH_STRICT" = "1" ] && grep -q "misses" <(sed -n '/bench:crm:start/,/bench:crm:end/p' "$doc"); then
+    die "CRM target missed (BENCH_STRICT=1)"
+  fi
+}
+
 rm -rf "$OUT"
 mkdir -p "$OUT/var"
 
@@ -134,6 +156,10 @@ redis-cli -h "${redis_hostport%:*}" -p "${redis_hostport##*:}" -n "$redis_db" fl
 echo "bench: migrating ${BENCH_DB}"
 server_env "$PY" manage.py migrate --noinput -v0
 server_env "$PY" manage.py collectstatic --noinput -v0
+if [ "$BENCH_CRM_ONLY" = "1" ]; then
+  crm_bench
+  exit 0
+fi
 echo "bench: creating ${BENCH_USERS} users, their tokens and builder sites"
 TOKENS_FILE="$OUT/tokens.txt"
 BUILDER="$OUT/builder"
@@ -283,3 +309,5 @@ echo
 if [ "$BENCH_STRICT" = "1" ] && grep -q "misses" <(sed -n '/bench:results:start/,/bench:results:end/p' "$doc"); then
   die "target missed (BENCH_STRICT=1)"
 fi
+
+[ "$BENCH_CRM" != "1" ] || crm_bench
