@@ -21,11 +21,13 @@ from crm.models import (
     ConsentRecord,
     Contact,
     ContactActivity,
+    ContactImport,
     ContactSource,
     ContactStatus,
     ContactTag,
     CustomField,
     CustomFieldType,
+    JobStatus,
     LifecycleStage,
     ScoreChange,
     ScorePeriod,
@@ -175,6 +177,7 @@ SCORING_RULES = (
     ("Clicked an email", ActivityKind.EMAIL_CLICKED, 10, 30, ScorePeriod.WEEK),
     ("Visited a page", ActivityKind.PAGE_VISITED, 2, 10, ScorePeriod.DAY),
 )
+IMPORT_FILENAME = "webinar-attendees.csv"
 HOT_LEADS = "Hot leads"
 NEWSLETTER_NO_PURCHASE = "Newsletter subscribers without a purchase"
 
@@ -316,7 +319,7 @@ class _Activities:
         if contact.source == ContactSource.FORM:
             self.form_submission(created + datetime.timedelta(seconds=1))
         elif contact.source == ContactSource.IMPORT:
-            self.add(ActivityKind.IMPORTED, created, data={"filename": "webinar-attendees.csv"}, source="import")
+            self.add(ActivityKind.IMPORTED, created, data={"filename": IMPORT_FILENAME}, source="import")
         for name in self.person.tags:
             tag = self.tags[name]
             at = created + datetime.timedelta(seconds=2)
@@ -542,4 +545,25 @@ def demo_crm_seed(*, workspace, actor, team: list) -> int:
         engaged = [activity.at for activity in person.activities if activity.kind in ENGAGEMENT_KINDS]
         person.contact.last_activity_at = max(engaged, default=None)
     Contact.objects.bulk_update([person.contact for person in people], ["score", "last_activity_at"], batch_size=500)
+    _import_record(workspace, [person for person in people if person.contact.source == ContactSource.IMPORT], actor)
     return len(people)
+
+
+def _import_record(workspace, imported: list[_Person], actor) -> None:
+    """The finished import the imported contacts came from, so the Imports page has its history."""
+    if not imported:
+        return
+    started = min(person.contact.created_at for person in imported)
+    record = ContactImport.objects.create(
+        workspace=workspace,
+        filename=IMPORT_FILENAME,
+        mapping={"Email": "email", "First name": "first_name", "Last name": "last_name", "Company": "company"},
+        status=JobStatus.DONE,
+        total=len(imported),
+        processed=len(imported),
+        created=len(imported),
+        created_by=actor,
+        started_at=started,
+        finished_at=started + datetime.timedelta(seconds=2),
+    )
+    ContactImport.objects.filter(pk=record.pk).update(created_at=started)  # auto_now_add set it to now

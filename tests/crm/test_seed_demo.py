@@ -16,6 +16,7 @@ from crm.models import (
     ActivityKind,
     Contact,
     ContactActivity,
+    ContactImport,
     ContactStatus,
     CustomField,
     ScoreChange,
@@ -45,6 +46,8 @@ def test_seeding_twice_adds_the_contacts_once(demo_workspace):
     assert ContactActivity.objects.for_workspace(demo_workspace).count() == activities
     assert Segment.objects.for_workspace(demo_workspace).count() == 2
     assert CustomField.objects.for_workspace(demo_workspace).count() == 3
+    imported = contacts.filter(source="import").count()
+    assert list(ContactImport.objects.for_workspace(demo_workspace).values_list("created", flat=True)) == [imported]
 
 
 def test_contacts_are_valid_as_the_services_would_store_them(demo_workspace):
