@@ -39,9 +39,9 @@ def _chunks(ids: list[int]) -> Iterator[list[int]]:
 def _record(workspace, contacts: list[Contact], tag: Tag, *, added: bool, source: str, actor) -> None:
     """What activity_record() and emit() do for each contact, in one insert each. Tag activities are
     not engagement (they leave last_activity_at alone); scoring rules for them still apply."""
-    kind, event = (ActivityKind.TAG_ADDED, TAG_ADDED) if added else (ActivityKind.TAG_REMOVED, TAG_REMOVED)
     if not contacts:
         return
+    kind, event = (ActivityKind.TAG_ADDED, TAG_ADDED) if added else (ActivityKind.TAG_REMOVED, TAG_REMOVED)
     at = timezone.now()
     activities = ContactActivity.objects.bulk_create(
         ContactActivity(
