@@ -22,7 +22,7 @@ from accounts.roles import Perm
 from core.api.viewsets import WorkspaceScopedViewSet
 from core.csv import CsvResponse, csv_safe
 from crm.models import ContactExport, ContactImport, Segment
-from crm.selectors.imports import contact_import_errors, contact_import_report_columns
+from crm.selectors.imports import contact_import_errors, contact_import_report_columns, import_error_cells
 from crm.serializers.imports import (
     ContactExportCreateSerializer,
     ContactExportSerializer,
@@ -86,7 +86,7 @@ class ContactImportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Wor
         def rows():
             yield ["row", "reason", *columns]
             for error in errors.iterator(chunk_size=2000):
-                raw = error.row if isinstance(error.row, dict) else {}
+                raw = import_error_cells(error.row)
                 yield [csv_safe(cell) for cell in [error.row_number, error.reason, *(raw.get(c) for c in columns)]]
 
         stem = contact_import.filename.rsplit(".", 1)[0] or "contacts"

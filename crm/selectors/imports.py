@@ -15,6 +15,14 @@ def contact_import_report_columns(*, contact_import: ContactImport) -> list[str]
     columns: dict[str, None] = {}
     rows = contact_import_errors(contact_import=contact_import).values_list("row", flat=True)
     for row in rows.iterator(chunk_size=2000):
-        if isinstance(row, dict):
-            columns.update(dict.fromkeys(row))
+        columns.update(dict.fromkeys(import_error_cells(row)))
     return list(columns)
+
+
+def import_error_cells(row) -> dict[str, str]:
+    """A rejected row's cells by column, in file order (stored as [column, cell] pairs)."""
+    if isinstance(row, dict):
+        return row
+    if isinstance(row, list):
+        return {str(pair[0]): pair[1] for pair in row if isinstance(pair, list) and len(pair) == 2}
+    return {}

@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.models import ContactExport, ContactImport, ContactImportError
+from crm.selectors.imports import import_error_cells
 
 
 class ContactImportSerializer(serializers.ModelSerializer):
@@ -95,10 +96,15 @@ class ContactImportPreviewSerializer(serializers.Serializer):
 
 
 class ContactImportErrorSerializer(serializers.ModelSerializer):
+    row = serializers.SerializerMethodField(help_text="The row's cells by column name, in file order.")
+
     class Meta:
         model = ContactImportError
         fields = ["row_number", "reason", "row"]
         read_only_fields = fields
+
+    def get_row(self, error) -> dict[str, str]:
+        return import_error_cells(error.row)
 
 
 class ContactExportSerializer(serializers.ModelSerializer):

@@ -17,6 +17,10 @@ Rules a marketer can rely on:
 - The file must be UTF-8 (with or without a byte order mark) or UTF-16 with one. Other encodings
   are refused at upload rather than imported with garbled names.
 - The stored file is deleted when the import ends: only the rejected rows are kept, for the report.
+- Each contact an import creates or changes gets one "imported" activity and one event:
+  contact.created (with `tag_ids`, the tags it came with) or contact.updated (`changed` lists
+  "tags" when tags were added, with their `tag_ids`). No tag.added per tag: a large import would
+  otherwise set off every tag-triggered workflow once per contact and tag, and quadruple the work.
 """
 
 import codecs
@@ -35,10 +39,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
+from core.bulk import bulk_insert
 from core.csv import csv_unescape
 from core.events import emit_many
 from core.logging import get_logger
-from crm.events import CONTACT_CREATED, CONTACT_UPDATED, TAG_ADDED
+from crm.events import CONTACT_CREATED, CONTACT_UPDATED
 from crm.models import (
     ActivityKind,
     Contact,
@@ -80,6 +85,24 @@ STANDARD_TARGETS = {
 #: Targets several columns may feed (their values add up).
 MULTI_TARGETS = {"tags"}
 PREVIEW_ROWS = 5
+#: Columns written for a new contact and an activity, in the order the importer builds their rows.
+CONTACT_FIELDS = (
+    "workspace_id",
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "company",
+    "custom_fields",
+    "score",
+    "stage",
+    "status",
+    "source",
+    "source_ref",
+    "created_at",
+    "updated_at",
+)
+ACTIVITY_FIELDS = ("workspace_id", "contact_id", "kind", "ref", "data", "source", "actor_id", "at")
 _TAG_SPLIT = re.compile(r"[,;]")
 _NOT_UTF8 = (
     'The file is not UTF-8 text. In Excel choose File > Save As > "CSV UTF-8 (Comma delimited)"; '
@@ -431,11 +454,12 @@ class _Plan:
         for _, column, target in self.columns:
             self.column_of.setdefault(target, column)
 
-    def raw(self, cells: list[str]) -> dict:
-        raw = {name or f"Column {i + 1}": cells[i] if i < len(cells) else "" for i, name in enumerate(self.header)}
-        for i in range(len(self.header), len(cells)):
-            raw[f"Column {i + 1}"] = cells[i]
-        return raw
+    def raw(self, cells: list[str]) -> list[list[str]]:
+        """The row as [column, cell] pairs, in file order (a JSON object would lose the order on
+        PostgreSQL); cells past the header are "Column N"."""
+        width = max(len(self.header), len(cells))
+        names = [*self.header, *([""] * (width - len(self.header)))]
+        return [[name or f"Column {i + 1}", cells[i] if i < len(cells) else ""] for i, name in enumerate(names)]
 
     def clean(self, number: int, cells: list[str]) -> tuple[_Row | None, str]:
         """The row's values, or None and the reason it is rejected."""
@@ -514,9 +538,10 @@ class _Importer:
         self.job = contact_import
         self.workspace_id = contact_import.workspace_id
         self.plan = plan
-        self.actor = contact_import.created_by
+        self.actor_id = contact_import.created_by_id
         self.source_ref = str(contact_import.pk)
         self.tags: dict[str, Tag] = {}
+        self.tag_names: dict[int, str] = {}
         self.default_tags = [name.lower() for name in self._resolve_tags(contact_import.tags)]
         self.scored = ScoringRule.objects.filter(
             workspace_id=self.workspace_id, is_active=True, event_type=ActivityKind.IMPORTED
@@ -530,6 +555,7 @@ class _Importer:
             # In the order given, matched case-insensitively: "VIP" may be stored as "vip".
             resolved = tags_resolve(workspace=self.job.workspace, names=missing.values())
             self.tags.update(zip(missing, resolved, strict=True))
+            self.tag_names.update((tag.pk, tag.name) for tag in resolved)
         return names
 
     def run_batch(self, offset: int, batch: list[tuple[int, list[str]]]) -> None:
@@ -580,80 +606,93 @@ class _Importer:
         created = self._create([group for email, group in groups.items() if email not in existing], existing, now)
         changed = self._update([(existing[email], groups[email]) for email in existing], now)
         touched = [
-            *((contact, groups[contact.email]) for contact in created),
-            *((c, groups[c.email]) for c in existing.values()),
+            *((pk, groups[email], True) for email, pk in created.items()),
+            *((contact.pk, groups[email], False) for email, contact in existing.items()),
         ]
         tags_added = self._tag(touched, now)
 
         activities, events = [], []
-        created_ids = {contact.pk for contact in created}
-        for contact, _group in touched:
-            is_new = contact.pk in created_ids
-            fields = changed.get(contact.pk, [])
-            new_tags = tags_added.get(contact.pk, [])
-            if not (is_new or fields or new_tags):
+        for contact_id, _group, is_new in touched:
+            fields = changed.get(contact_id, [])
+            tag_ids = tags_added.get(contact_id, [])
+            if not (is_new or fields or tag_ids):
                 continue
+            data = {"import_id": self.job.pk, "created": is_new, "changed": fields, "tags": self._names(tag_ids)}
             activities.append(
-                ContactActivity(
-                    workspace_id=self.workspace_id,
-                    contact=contact,
-                    kind=ActivityKind.IMPORTED,
-                    ref=self.source_ref,
-                    data={
-                        "import_id": self.job.pk,
-                        "created": is_new,
-                        "changed": fields,
-                        "tags": [tag.name for tag in new_tags],
-                    },
-                    source=ContactSource.IMPORT,
-                    actor=self.actor,
-                    at=now,
+                (
+                    self.workspace_id,
+                    contact_id,
+                    ActivityKind.IMPORTED,
+                    self.source_ref,
+                    data,
+                    ContactSource.IMPORT,
+                    self.actor_id,
+                    now,
                 )
             )
+            subject = f"{Contact._meta.label_lower}:{contact_id}"
             if is_new:
-                payload = {"contact_id": contact.pk, "source": ContactSource.IMPORT, "source_ref": self.source_ref}
-                events.append((CONTACT_CREATED, payload, contact))
-            elif fields:
-                events.append((CONTACT_UPDATED, {"contact_id": contact.pk, "changed": fields}, contact))
-            events += [
-                (TAG_ADDED, {"contact_id": contact.pk, "tag_id": tag.pk, "tag": tag.name}, contact) for tag in new_tags
-            ]
-        activities = ContactActivity.objects.bulk_create(activities)
-        emit_many(workspace=self.workspace_id, events=events)
+                payload = {
+                    "contact_id": contact_id,
+                    "source": ContactSource.IMPORT,
+                    "source_ref": self.source_ref,
+                    "tag_ids": tag_ids,
+                }
+                events.append((CONTACT_CREATED, payload, subject))
+            else:
+                changed_fields = [*fields, "tags"] if tag_ids else fields
+                payload = {"contact_id": contact_id, "changed": changed_fields, "tag_ids": tag_ids}
+                events.append((CONTACT_UPDATED, payload, subject))
         if self.scored:
             # Scoring rules read an activity at a time; paid for only by workspaces that score imports.
-            for activity in activities:
+            for activity in ContactActivity.objects.bulk_create(
+                [ContactActivity(**dict(zip(ACTIVITY_FIELDS, row, strict=True))) for row in activities]
+            ):
                 score_activity(activity=activity)
+        else:
+            bulk_insert(ContactActivity, ACTIVITY_FIELDS, activities)
+        emit_many(workspace=self.workspace_id, events=events)
 
         rows = sum(group.rows for group in groups.values())
         return _Outcome(created=len(created), updated=rows - len(created))
 
-    def _new_contact(self, group: _Group, now) -> Contact:
-        return Contact(
-            workspace_id=self.workspace_id,
-            email=group.email,
-            custom_fields=group.custom,
-            source=ContactSource.IMPORT,
-            source_ref=self.source_ref,
-            created_at=now,
-            updated_at=now,
-            **group.values,
-        )
+    def _names(self, tag_ids: list[int]) -> list[str]:
+        return [self.tag_names[pk] for pk in tag_ids]
 
-    def _create(self, groups: list[_Group], existing: dict[str, Contact], now) -> list[Contact]:
-        """Insert the new contacts. One a concurrent writer inserted since we looked (the unique
-        index refuses ours) joins `existing` instead, to be merged into."""
+    def _create(self, groups: list[_Group], existing: dict[str, Contact], now) -> dict[str, int]:
+        """Insert the new contacts; email → id. One a concurrent writer inserted since we looked (the
+        unique index refuses ours) joins `existing` instead, to be merged into."""
         while groups:
+            rows = [
+                (
+                    self.workspace_id,
+                    group.email,
+                    group.values.get("first_name", ""),
+                    group.values.get("last_name", ""),
+                    group.values.get("phone", ""),
+                    group.values.get("company", ""),
+                    group.custom,
+                    0,
+                    group.values.get("stage", LifecycleStage.SUBSCRIBER),
+                    group.values.get("status", ContactStatus.ACTIVE),
+                    ContactSource.IMPORT,
+                    self.source_ref,
+                    now,
+                    now,
+                )
+                for group in groups
+            ]
             try:
                 with transaction.atomic():
-                    return Contact.objects.bulk_create([self._new_contact(group, now) for group in groups])
+                    ids = bulk_insert(Contact, CONTACT_FIELDS, rows, returning_ids=True)
+                return {group.email: pk for group, pk in zip(groups, ids, strict=True)}
             except IntegrityError:
                 raced = self._existing(group.email for group in groups)
                 if not raced:
                     raise
                 existing.update(raced)
                 groups = [group for group in groups if group.email not in raced]
-        return []
+        return {}
 
     def _update(self, pairs: list[tuple[Contact, _Group]], now) -> dict[int, list[str]]:
         """Merge into stored contacts: contact id → the fields that changed."""
@@ -684,30 +723,43 @@ class _Importer:
             Contact.objects.bulk_update(dirty, [*sorted(columns), "updated_at"])
         return changed
 
-    def _tag(self, touched: list[tuple[Contact, _Group]], now) -> dict[int, list[Tag]]:
-        """Add each contact's tags (its cells' and the import's); contact id → the tags new to it."""
-        wanted = {}
-        for contact, group in touched:
+    def _tag(self, touched: list[tuple[int, _Group, bool]], now) -> dict[int, list[int]]:
+        """Add each contact's tags (its cells' and the import's); contact id → ids of the tags new to it."""
+        wanted, new_contacts = {}, set()
+        for contact_id, group, is_new in touched:
             keys = dict.fromkeys([*self.default_tags, *group.tags])
             if keys:
-                wanted[contact.pk] = [self.tags[key] for key in keys]
+                wanted[contact_id] = list(dict.fromkeys(self.tags[key].pk for key in keys))
+                if is_new:
+                    new_contacts.add(contact_id)
         if not wanted:
             return {}
-        have = set(
-            ContactTag.objects.filter(
-                contact_id__in=list(wanted), tag_id__in={tag.pk for tags in wanted.values() for tag in tags}
-            ).values_list("contact_id", "tag_id")
-        )
+        old_contacts = [contact_id for contact_id in wanted if contact_id not in new_contacts]
+        have = set()
+        if old_contacts:
+            have = set(
+                ContactTag.objects.filter(
+                    contact_id__in=old_contacts, tag_id__in={pk for ids in wanted.values() for pk in ids}
+                ).values_list("contact_id", "tag_id")
+            )
         added = {}
-        for contact_id, tags in wanted.items():
-            new = [tag for tag in tags if (contact_id, tag.pk) not in have]
+        for contact_id, tag_ids in wanted.items():
+            new = [pk for pk in tag_ids if (contact_id, pk) not in have]
             if new:
                 added[contact_id] = new
+        # A contact created just now has no tags anyone else could have added: plain inserts.
+        bulk_insert(
+            ContactTag,
+            ["workspace_id", "contact_id", "tag_id", "added_at"],
+            [(self.workspace_id, contact_id, pk, now) for contact_id in new_contacts for pk in added[contact_id]],
+        )
+        # Another writer may tag a stored contact meanwhile: its link stands.
         ContactTag.objects.bulk_create(
             [
-                ContactTag(workspace_id=self.workspace_id, contact_id=contact_id, tag=tag, added_at=now)
-                for contact_id, tags in added.items()
-                for tag in tags
+                ContactTag(workspace_id=self.workspace_id, contact_id=contact_id, tag_id=pk, added_at=now)
+                for contact_id, tag_ids in added.items()
+                if contact_id not in new_contacts
+                for pk in tag_ids
             ],
             ignore_conflicts=True,
         )

@@ -20,6 +20,7 @@ from crm.models import (
     CustomFieldType,
     JobStatus,
 )
+from crm.selectors.imports import import_error_cells
 from crm.services import imports
 from crm.services.imports import contact_import_create, contact_import_process
 from tests.factories import ContactFactory, CustomFieldFactory, TagFactory
@@ -99,7 +100,16 @@ def test_bad_rows_are_reported_with_their_reason_and_the_rest_is_imported(worksp
         8: "First name: At most 100 characters.",
     }
     error = ContactImportError.objects.get(contact_import=job, row_number=4)
-    assert error.row == {
+    assert error.row == [
+        ["Email", "carol@example.com"],
+        ["First name", "Carol"],
+        ["Last name", ""],
+        ["Phone", "12"],
+        ["Plan", ""],
+        ["Renewal", ""],
+        ["Tags", ""],
+    ]
+    assert import_error_cells(error.row) == {
         "Email": "carol@example.com",
         "First name": "Carol",
         "Last name": "",
@@ -161,7 +171,7 @@ def test_merge_keeps_stored_values_where_cells_are_empty(workspace, fields):
         "tags": [],
     }
     event = Event.objects.get(type=CONTACT_UPDATED)
-    assert event.payload == {"contact_id": ada.pk, "changed": ["custom_fields.renewal", "last_name"]}
+    assert event.payload == {"contact_id": ada.pk, "changed": ["custom_fields.renewal", "last_name"], "tag_ids": []}
 
 
 def test_rows_of_one_email_merge_in_file_order_and_count_once_as_created(workspace, fields):
@@ -187,7 +197,7 @@ def test_duplicates_across_batches_merge_into_the_contact_the_first_batch_create
     assert Contact.objects.get(workspace=workspace, email="a@example.com").name == "A Z"
 
 
-def test_tags_for_every_row_are_added_once_and_announced(workspace, fields):
+def test_tags_for_every_row_are_added_once_and_announced_with_the_contact(workspace, fields):
     existing = TagFactory(workspace=workspace, name="VIP")
     contact = ContactFactory(workspace=workspace, email="ada@example.com")
     contact.tags.add(existing, through_defaults={"workspace": workspace})
@@ -197,10 +207,12 @@ def test_tags_for_every_row_are_added_once_and_announced(workspace, fields):
     assert sorted(tag.name for tag in bob.tags.all()) == ["Spring fair", "VIP", "fair"]
     ada = Contact.objects.get(pk=contact.pk)
     assert sorted(tag.name for tag in ada.tags.all()) == ["Spring fair", "VIP"]
-    added = sorted(
-        (event.payload["contact_id"], event.payload["tag"]) for event in Event.objects.filter(type=TAG_ADDED)
-    )
-    assert added == sorted([(ada.pk, "Spring fair"), (bob.pk, "VIP"), (bob.pk, "Spring fair"), (bob.pk, "fair")])
+    spring = ada.tags.get(name="Spring fair")
+    updated = Event.objects.get(type=CONTACT_UPDATED)
+    assert updated.payload == {"contact_id": ada.pk, "changed": ["tags"], "tag_ids": [spring.pk]}
+    created = Event.objects.get(type=CONTACT_CREATED)
+    assert sorted(created.payload["tag_ids"]) == sorted(tag.pk for tag in bob.tags.all())
+    assert not Event.objects.filter(type=TAG_ADDED).exists()
 
 
 def test_import_sets_stage_and_suppression_status_but_never_resubscribes(workspace):
