@@ -145,7 +145,9 @@ class CustomFieldForm(ServiceForm):
 class ScoringRuleForm(ServiceForm):
     name = forms.CharField(max_length=120, widget=forms.TextInput(attrs={"placeholder": "e.g. Clicked an email"}))
     event_type = forms.ChoiceField(
-        label="When a contact…", choices=[(kind, label.lower()) for kind, label in SCORABLE_KINDS]
+        label="When a contact…",
+        choices=[(kind, label.lower()) for kind, label in SCORABLE_KINDS],
+        initial=ActivityKind.FORM_SUBMITTED,
     )
     form = forms.ChoiceField(label="Which form", required=False, help_text="For form submissions: one form, or any.")
     points = forms.IntegerField(help_text="Negative points lower the score.")
