@@ -283,3 +283,14 @@ def test_segment_members_carry_their_tags(member, data):
     tagged = [row for row in rows if row["tags"]]
     assert len(tagged) == 3
     assert tagged[0]["tags"][0]["name"] == "VIP"
+
+
+def test_members_and_preview_read_a_fixed_number_of_queries_whatever_the_page_size(
+    member, data, django_assert_max_num_queries
+):
+    segment = SegmentFactory(workspace=member.workspace, rules={"match": "all", "rules": []})
+    # Membership, rule checking (custom fields), segment, count, page, tags of the page.
+    with django_assert_max_num_queries(10):
+        assert len(member.client.get(f"{URL}{segment.pk}/contacts/", {"page_size": 12}).json()["results"]) == 12
+    with django_assert_max_num_queries(10):
+        assert len(member.client.post(f"{URL}preview/", {"rules": segment.rules}, format="json").json()["sample"]) == 10
