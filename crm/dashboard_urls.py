@@ -7,6 +7,7 @@ from crm.views import contact, contacts, imports, segments, settings
 
 urlpatterns = [
     path("", contacts.contact_list_view, name="contacts"),
+    path("new/", contact.contact_new, name="contacts-new"),
     path("bulk/", contacts.contact_bulk, name="contacts-bulk"),
     path("export/", contacts.contact_export, name="contacts-export"),
     path("exports/<int:pk>/download/", contacts.contact_export_download, name="contacts-export-download"),

@@ -87,6 +87,28 @@ class ContactForm(ServiceForm):
         return data
 
 
+class ContactCreateForm(ContactForm):
+    """A contact added by hand: its status starts active, and tags may be given by name."""
+
+    tags = forms.CharField(
+        required=False,
+        max_length=1000,
+        help_text="Comma separated; new tags are created.",
+        widget=forms.TextInput(attrs={"list": "tag-names", "autocomplete": "off"}),
+    )
+
+    field_order = ["email", "first_name", "last_name", "phone", "company", "stage", "tags"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["status"]
+
+    def service_data(self) -> dict:
+        data = super().service_data()
+        data["tags"] = [name.strip() for name in data.pop("tags", "").split(",") if name.strip()]
+        return data
+
+
 class NoteForm(ServiceForm):
     text = forms.CharField(
         label="Note",

@@ -9,12 +9,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.roles import Perm
 from accounts.views import dashboard_view, paginate, render_page, require, run_action, submit
 from core.request_context import client_ip
-from crm.forms import ContactForm, NoteForm, ScoreAdjustForm
+from crm.forms import ContactCreateForm, ContactForm, NoteForm, ScoreAdjustForm
 from crm.models import ContactSource, CustomFieldType
 from crm.selectors import dashboard as selectors
 from crm.selectors.scoring import contact_score_explain
 from crm.services.contacts import contact_note_add, contact_update
 from crm.services.gdpr import contact_data_export, contact_erase
+from crm.services.manual import contact_create
 from crm.services.scoring import score_adjust
 from crm.services.tags import contact_tags_add, contact_tags_remove, tags_resolve
 from crm.views.timeline import timeline_entry
@@ -213,3 +214,28 @@ def contact_erase_view(request, access, pk: int):
     contact_erase(contact=contact, actor=request.user, ip=client_ip(request))
     messages.success(request, "The contact was erased, with their data everywhere it was stored.")
     return redirect("dashboard:contacts")
+
+
+@dashboard_view(Perm.WRITE_CONTENT)
+@require_http_methods(["GET", "POST"])
+def contact_new(request, access):
+    fields = list(selectors.custom_field_list(workspace=access.workspace))
+    if request.method == "POST":
+        form = ContactCreateForm(request.POST, custom_fields=fields)
+        created = submit(
+            form,
+            lambda _: contact_create(
+                workspace=access.workspace, data=form.service_data(), source=ContactSource.MANUAL, actor=request.user
+            ),
+        )
+        if created is not None:
+            messages.success(request, f"{created.name or created.email} added.")
+            return redirect("dashboard:contacts-detail", pk=created.pk)
+    else:
+        form = ContactCreateForm(custom_fields=fields)
+    context = {
+        "tab": "contacts",
+        "form": form,
+        "all_tags": selectors.tag_list(workspace=access.workspace).values_list("name", flat=True),
+    }
+    return render_page(request, access, "crm/contact_new.html", context)

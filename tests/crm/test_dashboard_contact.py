@@ -317,3 +317,47 @@ def test_privacy_actions_on_another_workspaces_contact_are_not_found(member):
         == 404
     )
     assert Contact.objects.filter(pk=stranger.pk).exists()
+
+
+# --- Adding a contact by hand ------------------------------------------------------------------------
+
+
+def test_adding_a_contact_by_hand_with_tags_and_a_custom_field(editor):
+    CustomFieldFactory(workspace=editor.workspace, key="seats", label="Seats", type=CustomFieldType.NUMBER)
+    response = editor.web.post(
+        reverse("dashboard:contacts-new"),
+        {
+            "email": " Lin@Example.com ",
+            "first_name": "Lin",
+            "stage": "lead",
+            "tags": "fair, vip",
+            "custom_fields.seats": "4",
+        },
+    )
+    contact = Contact.objects.get(workspace=editor.workspace, email="lin@example.com")
+    assert response.status_code == 302 and response["Location"] == page_url(contact)
+    assert (contact.first_name, contact.stage, contact.source, contact.custom_fields) == (
+        "Lin",
+        "lead",
+        "manual",
+        {"seats": 4},
+    )
+    assert sorted(contact.tags.values_list("name", flat=True)) == ["fair", "vip"]
+
+
+def test_adding_a_taken_email_or_bad_phone_is_shown_on_the_fields(editor, contact):
+    response = editor.web.post(
+        reverse("dashboard:contacts-new"), {"email": "ADA@example.com", "phone": "12", "stage": "lead"}
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert "already exists" in errors["email"][0]
+    assert Contact.objects.filter(workspace=editor.workspace).count() == 1
+
+
+def test_viewers_cannot_add_contacts(viewer):
+    assert viewer.web.get(reverse("dashboard:contacts-new")).status_code == 403
+    assert (
+        viewer.web.post(reverse("dashboard:contacts-new"), {"email": "x@example.com", "stage": "lead"}).status_code
+        == 403
+    )
