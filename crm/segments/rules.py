@@ -26,6 +26,9 @@ from crm.models import ActivityKind, ContactSource, ContactStatus, CustomField, 
 MAX_DEPTH = 5
 MAX_CONDITIONS = 100
 MAX_DAYS = 36_500
+#: Beyond these, numbers overflow SQLite's integers and midnights fall off the calendar in UTC.
+MAX_NUMBER = 10**15
+DATE_RANGE = (datetime.date(1900, 1, 1), datetime.date(2999, 12, 31))
 TEXT_MAX = 1000
 CUSTOM_PREFIX = "custom."
 
@@ -157,6 +160,8 @@ _ACTIVITY = TypeAdapter(ActivityValue)
 def _number(value):
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise ValueError("Expected a number.")
+    if abs(value) > MAX_NUMBER:
+        raise ValueError(f"Expected a number between -{MAX_NUMBER:.0e} and {MAX_NUMBER:.0e}.")
     return value
 
 
@@ -164,9 +169,12 @@ def _date(value):
     if not isinstance(value, str):
         raise ValueError("Expected a date as YYYY-MM-DD.")
     try:
-        return datetime.date.fromisoformat(value.strip()).isoformat()
+        day = datetime.date.fromisoformat(value.strip())
     except ValueError:
         raise ValueError(f"{value!r} is not a date (YYYY-MM-DD).") from None
+    if not DATE_RANGE[0] <= day <= DATE_RANGE[1]:
+        raise ValueError(f"Expected a date between {DATE_RANGE[0]} and {DATE_RANGE[1]}.")
+    return day.isoformat()
 
 
 def _adapter(adapter: TypeAdapter) -> Callable[[Any], Any]:

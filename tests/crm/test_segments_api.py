@@ -164,6 +164,17 @@ BAD_RULES = [
     ),
     ("empty choices", {"rules": [{"field": "status", "op": "not_in", "value": []}]}, "rules.rules.0.value"),
     ("bad date", {"rules": [{"field": "created_at", "op": "before", "value": "31/12/2026"}]}, "rules.rules.0.value"),
+    (
+        "date in year 1",
+        {"rules": [{"field": "created_at", "op": "before", "value": "0001-01-01"}]},
+        "rules.rules.0.value",
+    ),
+    (
+        "date at the end of time",
+        {"rules": [{"field": "last_activity_at", "op": "after", "value": "9999-12-31"}]},
+        "rules.rules.0.value",
+    ),
+    ("huge number", {"rules": [{"field": "custom.seats", "op": "gt", "value": 10**30}]}, "rules.rules.0.value"),
     ("zero days", {"rules": [{"field": "created_at", "op": "within_last_days", "value": 0}]}, "rules.rules.0.value"),
     ("unknown tag", {"rules": [{"field": "tag", "op": "has", "value": 999999}]}, "rules.rules.0.value"),
     ("tag by name", {"rules": [{"field": "tag", "op": "has", "value": "VIP"}]}, "rules.rules.0.value"),
