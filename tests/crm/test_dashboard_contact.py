@@ -361,3 +361,14 @@ def test_viewers_cannot_add_contacts(viewer):
         viewer.web.post(reverse("dashboard:contacts-new"), {"email": "x@example.com", "stage": "lead"}).status_code
         == 403
     )
+
+
+@pytest.mark.parametrize("count", [1, 30])
+def test_the_contact_page_runs_a_bounded_number_of_queries(editor, contact, django_assert_max_num_queries, count):
+    ScoringRuleFactory(workspace=editor.workspace, name="Visited", event_type="page_visited", points=1)
+    for number in range(count):
+        activity_record(contact=contact, kind="page_visited", data={"path": f"/p/{number}"}, actor=editor.user)
+        consent_record(contact=contact, granted=bool(number % 2), text="Yes")
+    contact_tags_add(contact=contact, tags=tags_resolve(workspace=editor.workspace, names=["a", "b", "c"]))
+    with django_assert_max_num_queries(24):
+        assert editor.web.get(page_url(contact)).status_code == 200
