@@ -138,7 +138,9 @@ def value_kind(field_type: str, op: str) -> str:
 
 # --- Values ----------------------------------------------------------------------------------------------
 
-_Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TEXT_MAX)]
+#: No NUL characters: PostgreSQL refuses them in any text.
+_NO_NUL = r"^[^\x00]*$"
+_Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TEXT_MAX, pattern=_NO_NUL)]
 _Days = Annotated[int, Field(strict=True, ge=1, le=MAX_DAYS)]
 
 
@@ -146,7 +148,7 @@ class ActivityValue(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: ActivityKind
-    ref: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] = ""
+    ref: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64, pattern=_NO_NUL)] = ""
     within_days: _Days | None = None
 
 

@@ -174,6 +174,12 @@ BAD_RULES = [
         {"rules": [{"field": "last_activity_at", "op": "after", "value": "9999-12-31"}]},
         "rules.rules.0.value",
     ),
+    ("NUL in text", {"rules": [{"field": "company", "op": "contains", "value": "a\x00b"}]}, "rules.rules.0.value"),
+    (
+        "NUL in an activity ref",
+        {"rules": [{"field": "activity", "op": "performed", "value": {"kind": "note", "ref": "\x00"}}]},
+        "rules.rules.0.value",
+    ),
     ("huge number", {"rules": [{"field": "custom.seats", "op": "gt", "value": 10**30}]}, "rules.rules.0.value"),
     ("zero days", {"rules": [{"field": "created_at", "op": "within_last_days", "value": 0}]}, "rules.rules.0.value"),
     ("unknown tag", {"rules": [{"field": "tag", "op": "has", "value": 999999}]}, "rules.rules.0.value"),
