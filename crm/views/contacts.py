@@ -25,8 +25,6 @@ from crm.selectors.contacts import DEFAULT_ORDERING, contact_list
 from crm.services.bulk import BULK_MAX, contacts_bulk
 from crm.services.exports import SEARCH_PARAM, contact_export_create, contact_export_stream
 
-#: Query parameters that are not filters: they never count as "filtered" and are kept by sorting.
-_NOT_FILTERS = {"page", "ordering", "q"}
 #: Sortable columns: heading → the ordering field it sorts by, and which way it sorts first.
 SORTABLE = {
     "contact": ("last_name", ""),
@@ -89,9 +87,11 @@ class ContactQuery:
         self.segment = self._segment(params.get("segment", ""))
         self.search = params.get("q", "").strip()
         self.ordering = params.get("ordering", "") or DEFAULT_ORDERING
-        self.filters = params.copy()
-        for name in ("segment", *_NOT_FILTERS):
-            self.filters.pop(name, None)
+        # Only the list's own filters: anything else in the URL is ignored, as the API ignores it.
+        self.filters = QueryDict(mutable=True)
+        for name in _FILTER_LABELS:
+            if name != "segment" and params.getlist(name):
+                self.filters.setlist(name, params.getlist(name))
 
     def _segment(self, value: str) -> Segment | None:
         if not value:

@@ -273,3 +273,9 @@ def test_the_export_button_is_there_for_a_list_with_contacts(viewer, people):
 def test_another_workspaces_export_is_not_found(editor):
     theirs = ContactExport.objects.create(workspace=WorkspaceFactory())
     assert editor.web.get(reverse("dashboard:contacts-export-download", args=[theirs.pk])).status_code == 404
+
+
+def test_unknown_parameters_are_ignored_not_shown_as_filters(editor, people):
+    response = editor.web.get(LIST, {"utm_source": "newsletter", "stage": "lead"})
+    assert emails(response) == ["grace@example.com"]
+    assert [chip.label for chip in response.context["active_filters"]] == ["Stage"]
