@@ -332,7 +332,10 @@ def contact_import_create(
 def _enqueue(import_id: int) -> None:
     from crm.tasks import contact_import_run
 
-    contact_import_run.delay(import_id)
+    try:
+        contact_import_run.delay(import_id)
+    except Exception:  # the upload is stored and answered; a broker outage must not turn it into a 500
+        log.error("contact_import_enqueue_failed", import_id=import_id, exc_info=True)
 
 
 def contact_import_preview(*, workspace, file) -> dict:

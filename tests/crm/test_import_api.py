@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from accounts.roles import Role
 from crm.models import Contact, ContactImport, CustomFieldType, JobStatus
+from tests.conftest import celery_broker
 from tests.factories import ContactImportFactory, CustomFieldFactory
 
 pytestmark = pytest.mark.django_db
@@ -189,3 +190,12 @@ def test_a_viewer_may_not_import(make_member, assert_error):
     assert_error(response, 403, code="permission_denied")
     response = viewer.client.post(f"{URL}preview/", {"file": csv_file("Email\na@b.co\n")}, format="multipart")
     assert_error(response, 403, code="permission_denied")
+
+
+def test_an_upload_while_the_broker_is_down_is_still_accepted_and_stays_pending(
+    editor, workspace, celery_eager, django_capture_on_commit_callbacks
+):
+    with celery_broker("redis://127.0.0.1:9/0"), django_capture_on_commit_callbacks(execute=True):
+        response = post_import(editor.client, "Email\na@example.com\n", {"Email": "email"})
+    assert response.status_code == 202, response.content
+    assert ContactImport.objects.get().status == JobStatus.PENDING
