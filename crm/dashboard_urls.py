@@ -25,6 +25,7 @@ urlpatterns = [
     path("segments/new/", segments.segment_new, name="contacts-segment-new"),
     path("segments/<int:pk>/", segments.segment_detail, name="contacts-segment"),
     path("segments/<int:pk>/delete/", segments.segment_remove, name="contacts-segment-delete"),
+    path("segments/<int:pk>/size/", segments.segment_size, name="contacts-segment-size"),
     path("fields/", settings.custom_field_list, name="contacts-fields"),
     path("fields/<int:pk>/", settings.custom_field_edit, name="contacts-field"),
     path("fields/<int:pk>/delete/", settings.custom_field_remove, name="contacts-field-delete"),

@@ -50,11 +50,17 @@ def segment_list(request, access):
     segments = Segment.objects.for_workspace(access.workspace).select_related("created_by").order_by("name", "id")
     if search:
         segments = segments.filter(Q(name__icontains=search) | Q(description__icontains=search))
-    page = paginate(request, segments)
-    for segment in page:
-        segment.size = _count_or_none(segment)
-    context = {"tab": "segments", "segments": page, "search": search}
+    # Sizes load one by one after the page (segment_size): each is a count over every contact.
+    context = {"tab": "segments", "segments": paginate(request, segments), "search": search}
     return render_page(request, access, "crm/segments.html", context)
+
+
+@dashboard_view(Perm.READ)
+@require_GET
+def segment_size(request, access, pk: int):
+    segment = segment_or_404(access, pk)
+    context = {"segment": segment, "size": _count_or_none(segment)}
+    return render_page(request, access, "crm/_segment_size.html", context)
 
 
 def workspace_forms(workspace) -> list[dict]:
