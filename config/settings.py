@@ -159,6 +159,7 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "events-sweep": {"task": "core.tasks.sweep_events", "schedule": 30.0},
     "crm-score-decay": {"task": "crm.tasks.score_decay", "schedule": crontab(hour=3, minute=15)},
+    "crm-imports-resume": {"task": "crm.tasks.contact_imports_resume", "schedule": 300.0},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

@@ -33,3 +33,13 @@ def contact_import_run(self, import_id: int) -> None:
 def score_decay() -> int:
     """Daily (Celery beat): lower the scores of contacts gone quiet; running it twice changes nothing."""
     return score_decay_run()
+
+
+@shared_task(ignore_result=True)
+def contact_imports_resume() -> int:
+    """Every few minutes (Celery beat): start imports still waiting long after their upload, e.g.
+    because the broker was down when they were stored. Starting one twice is harmless."""
+    stalled = imports.contact_imports_stalled()
+    for import_id in stalled:
+        imports.enqueue_contact_import(import_id)
+    return len(stalled)

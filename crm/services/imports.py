@@ -30,6 +30,7 @@ import re
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from itertools import islice
 
 from django.conf import settings
@@ -85,6 +86,8 @@ STANDARD_TARGETS = {
 #: Targets several columns may feed (their values add up).
 MULTI_TARGETS = {"tags"}
 PREVIEW_ROWS = 5
+#: A pending import this old is started again by the beat task (its first enqueue was lost).
+STALLED_AFTER = timedelta(minutes=5)
 #: Columns written for a new contact and an activity, in the order the importer builds their rows.
 CONTACT_FIELDS = (
     "workspace_id",
@@ -325,17 +328,24 @@ def contact_import_create(
     )
     contact_import.file.save(f"{uuid.uuid4().hex}.csv", File(file), save=False)
     contact_import.save()
-    transaction.on_commit(lambda: _enqueue(contact_import.pk))
+    transaction.on_commit(lambda: enqueue_contact_import(contact_import.pk))
     return contact_import
 
 
-def _enqueue(import_id: int) -> None:
+def enqueue_contact_import(import_id: int) -> None:
     from crm.tasks import contact_import_run
 
     try:
         contact_import_run.delay(import_id)
     except Exception:  # the upload is stored and answered; a broker outage must not turn it into a 500
         log.error("contact_import_enqueue_failed", import_id=import_id, exc_info=True)
+
+
+def contact_imports_stalled(*, older_than: timedelta = STALLED_AFTER) -> list[int]:
+    """Imports still pending this long after their upload: their task never got to a worker."""
+    cutoff = timezone.now() - older_than
+    pending = ContactImport.objects.filter(status=JobStatus.PENDING, created_at__lt=cutoff)
+    return list(pending.order_by("created_at").values_list("pk", flat=True)[:100])
 
 
 def contact_import_preview(*, workspace, file) -> dict:

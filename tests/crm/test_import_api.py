@@ -4,12 +4,16 @@ the mapping preview, and bad uploads answered 400 naming the field."""
 import csv
 import io
 import json
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+from freezegun import freeze_time
 
 from accounts.roles import Role
 from crm.models import Contact, ContactImport, CustomFieldType, JobStatus
+from crm.tasks import contact_imports_resume
 from tests.conftest import celery_broker
 from tests.factories import ContactImportFactory, CustomFieldFactory
 
@@ -199,3 +203,9 @@ def test_an_upload_while_the_broker_is_down_is_still_accepted_and_stays_pending(
         response = post_import(editor.client, "Email\na@example.com\n", {"Email": "email"})
     assert response.status_code == 202, response.content
     assert ContactImport.objects.get().status == JobStatus.PENDING
+
+    assert contact_imports_resume() == 0, "too fresh: its task may still be on its way"
+    with freeze_time(timezone.now() + timedelta(minutes=6)):
+        assert contact_imports_resume() == 1
+    job = ContactImport.objects.get()
+    assert (job.status, job.created) == (JobStatus.DONE, 1)
