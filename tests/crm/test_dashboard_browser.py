@@ -98,7 +98,7 @@ def test_importing_a_csv_through_the_wizard_to_its_done_screen(live_server, mark
     expect = sync_api.expect
     workspace, page = marketer
     # The import is queued, not run, so the page shows it waiting; the test then runs it.
-    monkeypatch.setattr(import_services, "_enqueue", lambda import_id: None)
+    monkeypatch.setattr(import_services, "enqueue_contact_import", lambda import_id: None)
     csv_file = tmp_path / "fair-leads.csv"
     csv_file.write_text(
         "E-mail,Given name,Surname,Mobile\n"

@@ -39,7 +39,7 @@ def detail_url(contact_import) -> str:
 @pytest.fixture
 def queued(editor, monkeypatch):
     """An import stored and waiting, as the wizard's create call leaves it (not yet run)."""
-    monkeypatch.setattr(import_services, "_enqueue", lambda import_id: None)
+    monkeypatch.setattr(import_services, "enqueue_contact_import", lambda import_id: None)
     return import_services.contact_import_create(
         workspace=editor.workspace,
         file=ContentFile(CSV),
