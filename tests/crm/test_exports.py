@@ -153,8 +153,7 @@ def test_a_viewer_may_export_what_they_can_read(make_member):
     assert ContactExport.objects.get().created_by == viewer.user
 
 
-def test_an_exported_file_imports_back_unchanged(workspace, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
+def test_an_exported_file_imports_back_unchanged(workspace):
     CustomFieldFactory(workspace=workspace, key="plan", label="Plan")
     original = ContactFactory(
         workspace=workspace,

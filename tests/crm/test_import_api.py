@@ -22,11 +22,6 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/contact-imports/"
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
 def csv_file(text: str, name: str = "leads.csv") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, text.encode(), content_type="text/csv")
 
