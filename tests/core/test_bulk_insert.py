@@ -43,3 +43,15 @@ def test_a_constraint_violation_is_an_integrity_error_the_caller_can_recover_fro
             [(event_id, "h", "pending", 0, "")],
         )
     assert EventDelivery.objects.count() == 1
+
+
+def test_values_holding_copy_syntax_are_stored_as_given():
+    workspace = WorkspaceFactory()
+    awkward = "tab\there\nnew line\r\\N back\\slash \\t é 🙂"
+    payload = {"text": awkward, "quote": 'say "hi"', "none": None, "yes": True, "n": 1.5, "list": [1, "\\"]}
+    at = timezone.now().replace(microsecond=123456)
+    row = (workspace.pk, "t", payload, awkward, "\\N", at, at)
+    (event_id,) = bulk_insert(Event, [*FIELDS, "dispatched_at"], [row], returning_ids=True)
+    event = Event.objects.get(pk=event_id)
+    assert (event.subject, event.request_id, event.payload) == (awkward, "\\N", payload)
+    assert event.dispatched_at == at, "microseconds and time zone kept"
