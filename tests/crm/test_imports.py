@@ -434,3 +434,36 @@ def test_imported_contacts_are_announced_after_commit(workspace, django_capture_
         Contact.objects.filter(workspace=workspace).values_list("pk", flat=True)
     )
     assert len(callbacks) == 1, "one dispatch for the batch's events"
+
+
+def test_emails_are_checked_as_strictly_whether_plain_or_unusual(workspace):
+    text = (
+        "Email\n"
+        "Plain.Name+list@Mail.Example.co.uk\n"
+        "o'neil@example.com\n"
+        "user@localhost\n"
+        "a..b@example.com\n"
+        "a@-example.com\n"
+        "a@example.c0m\n"
+        f"{'a' * 250}@example.com\n"
+    )
+    job = run(workspace, text, mapping={"Email": "email"})
+
+    stored = set(Contact.objects.filter(workspace=workspace).values_list("email", flat=True))
+    assert stored == {"plain.name+list@mail.example.co.uk", "o'neil@example.com", "user@localhost"}
+    assert sorted(reasons(job)) == [5, 6, 7, 8]
+    assert reasons(job)[5] == "Email: 'a..b@example.com' is not a valid email address."
+    assert reasons(job)[8].startswith("Email: An email address has at most 254 characters")
+
+
+def test_a_phone_number_met_again_is_cleaned_and_rejected_the_same_way(workspace):
+    text = "Email,Phone\na@example.com,+44 20 7946 0958\nb@example.com,12\nc@example.com,+44 20 7946 0958\n"
+    text += "d@example.com,12\n"
+    job = run(workspace, text, mapping={"Email": "email", "Phone": "phone"})
+
+    assert reasons(job) == {
+        3: "Phone: '12' is not a valid phone number.",
+        5: "Phone: '12' is not a valid phone number.",
+    }
+    phones = dict(Contact.objects.filter(workspace=workspace).values_list("email", "phone"))
+    assert phones == {"a@example.com": "+442079460958", "c@example.com": "+442079460958"}
