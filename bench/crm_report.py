@@ -85,12 +85,20 @@ def import_lines(r: dict) -> tuple[list[str], str]:
         "a third, a select and a number custom field, one or two tags, plus a tag for the whole import), "
         "`contact_import_create` then `contact_import_process` in-process, as the Celery task runs it:",
         "",
-        "| target | rows/s | total (s) | upload (s) | processing (s) | created | updated | failed | status | |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
-        f"| ≥ {IMPORT_TARGET_ROWS_S:,} rows/s | {r['rows_per_second']:,.0f} | "
-        f"{r['create_seconds'] + r['process_seconds']:.1f} | {r['create_seconds']:.1f} | {r['process_seconds']:.1f} | "
-        f"{r['created']} | {r['updated']} | {r['failed']} | {r['status']} | {verdict(ok)} |",
+        "| import | target | rows/s | total (s) | upload (s) | processing (s) | created | updated | failed | status "
+        "| load after | |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |",
     ]
+    for label, run in (("new contacts", r), ("the same file again", r.get("reimport"))):
+        if run:
+            fast = run["rows_per_second"] >= IMPORT_TARGET_ROWS_S
+            ok = ok and fast and run["status"] == "done"
+            lines.append(
+                f"| {label} | ≥ {IMPORT_TARGET_ROWS_S:,} rows/s | {run['rows_per_second']:,.0f} | "
+                f"{run['create_seconds'] + run['process_seconds']:.1f} | {run['create_seconds']:.1f} | "
+                f"{run['process_seconds']:.1f} | {run['created']} | {run['updated']} | {run['failed']} | "
+                f"{run['status']} | {run.get('loadavg', '?')} | {verdict(fast)} |"
+            )
     return lines, f"import {verdict(ok)}"
 
 

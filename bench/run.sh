@@ -60,6 +60,8 @@ BENCH_CRM_ONLY=${BENCH_CRM_ONLY:-0}
 BENCH_CRM_CONTACTS=${BENCH_CRM_CONTACTS:-1000000}
 BENCH_CRM_LIST_CONTACTS=${BENCH_CRM_LIST_CONTACTS:-100000}
 BENCH_CRM_IMPORT_ROWS=${BENCH_CRM_IMPORT_ROWS:-100000}
+# Which CRM parts run, e.g. BENCH_CRM_PARTS=import (with BENCH_WRITE_DOC=0: the report holds only those).
+BENCH_CRM_PARTS=${BENCH_CRM_PARTS:-segment list import}
 # BENCH_STRICT=1 makes a missed target fail the run.
 BENCH_STRICT=${BENCH_STRICT:-0}
 # BENCH_WRITE_DOC=0 prints the results without touching docs/benchmarks.md (for experiments).
@@ -139,7 +141,7 @@ crm_bench() {
   [ "$BENCH_WRITE_DOC" = "1" ] || { doc="$OUT/benchmarks.md" && [ -f "$doc" ] || cp "$BENCH_DOC" "$doc"; }
   echo "bench: CRM: segment count over ${BENCH_CRM_CONTACTS} contacts, contact list at ${BENCH_CRM_LIST_CONTACTS}, import of ${BENCH_CRM_IMPORT_ROWS} rows"
   server_env "$PY" bench/crm.py "$OUT/crm" --contacts "$BENCH_CRM_CONTACTS" \
-    --list-contacts "$BENCH_CRM_LIST_CONTACTS" --import-rows "$BENCH_CRM_IMPORT_ROWS" >"$OUT/crm.log"
+    --list-contacts "$BENCH_CRM_LIST_CONTACTS" --import-rows "$BENCH_CRM_IMPORT_ROWS" --parts "$BENCH_CRM_PARTS" >"$OUT/crm.log"
   local command="make bench"
   [ "$BENCH_CRM_ONLY" != "1" ] || command="BENCH_CRM_ONLY=1 make bench"
   echo
