@@ -102,6 +102,19 @@ def login_as(make_member):
 
 
 @pytest.fixture
+def member(login_as):
+    """member(role) → a member of one shared workspace, with `.web` signed in to the dashboard."""
+    workspace = WorkspaceFactory(name="Northwind")
+    return lambda role=Role.EDITOR: login_as(role, workspace=workspace)
+
+
+@pytest.fixture
+def viewer(member, editor):
+    """A viewer in the editor's workspace (each app's conftest says who its `editor` is)."""
+    return member(Role.VIEWER)
+
+
+@pytest.fixture
 def browser_page(monkeypatch):
     """A page in the system Chromium, driven by Playwright (tests marked `browser`)."""
     from playwright.sync_api import sync_playwright

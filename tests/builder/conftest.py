@@ -6,8 +6,8 @@ from tests.factories import TemplateFactory
 
 
 @pytest.fixture
-def editor(make_member):
-    return make_member(role=Role.EDITOR)
+def editor(member):
+    return member(Role.EDITOR)
 
 
 @pytest.fixture

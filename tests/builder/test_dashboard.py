@@ -8,7 +8,6 @@ import re
 import pytest
 from django.urls import reverse
 
-from accounts.roles import Role
 from builder import services
 from builder.views import csv_safe
 from tests.factories import (
@@ -19,23 +18,6 @@ from tests.factories import (
     TemplateFactory,
     WorkspaceFactory,
 )
-
-
-@pytest.fixture
-def member(login_as):
-    """member(role) → a member of one shared workspace, with `.web` signed in to the dashboard."""
-    workspace = WorkspaceFactory(name="Northwind")
-    return lambda role=Role.EDITOR: login_as(role, workspace=workspace)
-
-
-@pytest.fixture
-def editor(member):
-    return member(Role.EDITOR)
-
-
-@pytest.fixture
-def viewer(member, editor):
-    return member(Role.VIEWER)
 
 
 @pytest.fixture

@@ -4,8 +4,8 @@ from accounts.roles import Role
 
 
 @pytest.fixture
-def editor(make_member):
-    return make_member(role=Role.EDITOR)
+def editor(member):
+    return member(Role.EDITOR)
 
 
 @pytest.fixture

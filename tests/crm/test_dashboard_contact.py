@@ -23,22 +23,6 @@ from tests.factories import (
 
 
 @pytest.fixture
-def member(login_as):
-    workspace = WorkspaceFactory(name="Northwind")
-    return lambda role=Role.EDITOR: login_as(role, workspace=workspace)
-
-
-@pytest.fixture
-def editor(member):
-    return member(Role.EDITOR)
-
-
-@pytest.fixture
-def viewer(member, editor):
-    return member(Role.VIEWER)
-
-
-@pytest.fixture
 def contact(editor):
     contact, _ = contact_upsert(
         workspace=editor.workspace,

@@ -4,7 +4,6 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from accounts.roles import Role
 from crm.models import Contact, ContactActivity, ContactExport, ContactTag
 from crm.services.tags import contact_tags_add, tags_resolve
 from crm.views import contacts as contact_views
@@ -13,22 +12,6 @@ from tests.factories import ContactFactory, SegmentFactory, WorkspaceFactory
 LIST = reverse("dashboard:contacts")
 BULK = reverse("dashboard:contacts-bulk")
 EXPORT = reverse("dashboard:contacts-export")
-
-
-@pytest.fixture
-def member(login_as):
-    workspace = WorkspaceFactory(name="Northwind")
-    return lambda role=Role.EDITOR: login_as(role, workspace=workspace)
-
-
-@pytest.fixture
-def editor(member):
-    return member(Role.EDITOR)
-
-
-@pytest.fixture
-def viewer(member, editor):
-    return member(Role.VIEWER)
 
 
 @pytest.fixture

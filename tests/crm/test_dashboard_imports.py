@@ -6,7 +6,6 @@ import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
-from accounts.roles import Role
 from crm.models import ContactImportError, JobStatus
 from crm.services import imports as import_services
 from tests.factories import ContactImportFactory, WorkspaceFactory
@@ -14,22 +13,6 @@ from tests.factories import ContactImportFactory, WorkspaceFactory
 LIST = reverse("dashboard:contacts-imports")
 NEW = reverse("dashboard:contacts-import-new")
 CSV = b"Email,First name,Phone\nada@example.com,Ada,\nnot-an-email,Bob,\ngrace@example.com,Grace,12\n"
-
-
-@pytest.fixture
-def member(login_as):
-    workspace = WorkspaceFactory(name="Northwind")
-    return lambda role=Role.EDITOR: login_as(role, workspace=workspace)
-
-
-@pytest.fixture
-def editor(member):
-    return member(Role.EDITOR)
-
-
-@pytest.fixture
-def viewer(member, editor):
-    return member(Role.VIEWER)
 
 
 def detail_url(contact_import) -> str:

@@ -6,29 +6,12 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from accounts.roles import Role
 from crm.models import Contact, Segment, Tag
 from tests.factories import ContactFactory, SegmentFactory, WorkspaceFactory
 
 LIST = reverse("dashboard:contacts-segments")
 NEW = reverse("dashboard:contacts-segment-new")
 SCORE_50 = {"match": "all", "rules": [{"field": "score", "op": "gte", "value": 50}]}
-
-
-@pytest.fixture
-def member(login_as):
-    workspace = WorkspaceFactory(name="Northwind")
-    return lambda role=Role.EDITOR: login_as(role, workspace=workspace)
-
-
-@pytest.fixture
-def editor(member):
-    return member(Role.EDITOR)
-
-
-@pytest.fixture
-def viewer(member, editor):
-    return member(Role.VIEWER)
 
 
 @pytest.fixture

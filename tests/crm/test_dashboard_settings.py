@@ -3,7 +3,6 @@
 import pytest
 from django.urls import reverse
 
-from accounts.roles import Role
 from crm.models import Contact, CustomField, CustomFieldType, ScoringRule, ScoringSettings
 from tests.factories import (
     ComponentFactory,
@@ -18,22 +17,6 @@ from tests.factories import (
 FIELDS = reverse("dashboard:contacts-fields")
 SCORING = reverse("dashboard:contacts-scoring")
 DECAY = reverse("dashboard:contacts-scoring-decay")
-
-
-@pytest.fixture
-def member(login_as):
-    workspace = WorkspaceFactory(name="Northwind")
-    return lambda role=Role.EDITOR: login_as(role, workspace=workspace)
-
-
-@pytest.fixture
-def editor(member):
-    return member(Role.EDITOR)
-
-
-@pytest.fixture
-def viewer(member, editor):
-    return member(Role.VIEWER)
 
 
 # --- Custom fields ------------------------------------------------------------------------------------

@@ -169,9 +169,8 @@ def test_the_erasure_is_audited_by_id_only(lived_in_contact, workspace, editor):
     )
     assert (entry.actor, entry.ip, entry.changes["contacts"]) == (editor.user, "198.51.100.4", 1)
     # Earlier entries about the contact now name it the same way.
-    assert set(AuditEvent.objects.filter(target_id=str(contact_id)).values_list("target_repr", flat=True)) == {
-        f"Contact #{contact_id}"
-    }
+    about_contact = AuditEvent.objects.filter(target_type="crm.contact", target_id=str(contact_id))
+    assert set(about_contact.values_list("target_repr", flat=True)) == {f"Contact #{contact_id}"}
     assert Event.objects.get(type=CONTACT_ERASED).payload == {"contact_id": contact_id}
 
 
