@@ -47,6 +47,23 @@ def tags_resolve(*, workspace, names: Iterable[str]) -> list[Tag]:
     return [found[key] for key in wanted]
 
 
+def _announce(contact: Contact, tag: Tag, *, added: bool, source: str, actor) -> None:
+    activity_record(
+        contact=contact,
+        kind=ActivityKind.TAG_ADDED if added else ActivityKind.TAG_REMOVED,
+        ref=str(tag.pk),
+        data={"tag": tag.name},
+        source=source,
+        actor=actor,
+    )
+    emit(
+        workspace=contact.workspace_id,
+        type=TAG_ADDED if added else TAG_REMOVED,
+        payload={"contact_id": contact.pk, "tag_id": tag.pk, "tag": tag.name},
+        subject=contact,
+    )
+
+
 @transaction.atomic
 def contact_tags_add(*, contact: Contact, tags: Iterable[Tag], source: str = "", actor=None) -> list[Tag]:
     """Tag the contact; returns the tags that were new to it (each recorded and announced once)."""
@@ -57,23 +74,9 @@ def contact_tags_add(*, contact: Contact, tags: Iterable[Tag], source: str = "",
         if tag.pk in have:
             continue
         _, created = ContactTag.objects.get_or_create(workspace_id=contact.workspace_id, contact=contact, tag=tag)
-        if not created:
-            continue
-        added.append(tag)
-        activity_record(
-            contact=contact,
-            kind=ActivityKind.TAG_ADDED,
-            ref=str(tag.pk),
-            data={"tag": tag.name},
-            source=source,
-            actor=actor,
-        )
-        emit(
-            workspace=contact.workspace_id,
-            type=TAG_ADDED,
-            payload={"contact_id": contact.pk, "tag_id": tag.pk, "tag": tag.name},
-            subject=contact,
-        )
+        if created:
+            added.append(tag)
+            _announce(contact, tag, added=True, source=source, actor=actor)
     return added
 
 
@@ -85,18 +88,5 @@ def contact_tags_remove(*, contact: Contact, tags: Iterable[Tag], source: str = 
     removed = [link.tag for link in links]
     links.delete()
     for tag in removed:
-        activity_record(
-            contact=contact,
-            kind=ActivityKind.TAG_REMOVED,
-            ref=str(tag.pk),
-            data={"tag": tag.name},
-            source=source,
-            actor=actor,
-        )
-        emit(
-            workspace=contact.workspace_id,
-            type=TAG_REMOVED,
-            payload={"contact_id": contact.pk, "tag_id": tag.pk, "tag": tag.name},
-            subject=contact,
-        )
+        _announce(contact, tag, added=False, source=source, actor=actor)
     return removed
