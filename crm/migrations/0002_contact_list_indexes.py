@@ -74,5 +74,5 @@ class Migration(migrations.Migration):
             model_name="contact",
             index=models.Index(fields=["workspace", "id"], name="contact_workspace_id"),
         ),
-        migrations.RunPython(search_index_create, search_index_drop, elidable=False),
+        migrations.RunPython(search_index_create, search_index_drop),
     ]
