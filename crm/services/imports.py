@@ -29,10 +29,8 @@ import io
 import re
 import uuid
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from functools import partial
 from itertools import islice
 
 from django.conf import settings
@@ -587,14 +585,6 @@ class _Plan:
         return _Row(number=number, email=email, values=values, custom=custom, tags=tags), ""
 
 
-#: A data row as read (number, cells) and as cleaned (the row, or None and the reason).
-_Cleaned = tuple[int, list[str], _Row | None, str]
-
-
-def _read_batch(rows: Iterator[tuple[int, list[str]]], plan: _Plan) -> list[_Cleaned]:
-    return [(number, cells, *plan.clean(number, cells)) for number, cells in islice(rows, BATCH_SIZE)]
-
-
 #: What an import may change in a stored contact (and so reads of it).
 _MERGED = (*_PROFILE, "stage", "status", "custom_fields")
 
@@ -646,9 +636,10 @@ class _Importer:
             self.tag_names.update((tag.pk, tag.name) for tag in resolved)
         return names
 
-    def run_batch(self, offset: int, batch: list[_Cleaned]) -> None:
+    def run_batch(self, offset: int, batch: list[tuple[int, list[str]]]) -> None:
         rows, errors = [], []
-        for number, cells, row, reason in batch:
+        for number, cells in batch:
+            row, reason = self.plan.clean(number, cells)
             if row is None:
                 errors.append(
                     ContactImportError(
@@ -893,8 +884,7 @@ def contact_import_process(*, import_id: int) -> ContactImport:
     try:
         if not job.file:
             raise ImportFileError("The uploaded file is gone; upload it again.")
-        # Leaving the block waits for the reading thread before the file closes.
-        with job.file.open("rb") as file, ThreadPoolExecutor(max_workers=1) as reader:
+        with job.file.open("rb") as file:
             try:
                 layout = csv_layout(file)
             except ValidationError as exc:
@@ -907,12 +897,8 @@ def contact_import_process(*, import_id: int) -> ContactImport:
                 job.total = total
             importer = _Importer(job, plan)
             offset = job.processed
-            read = partial(_read_batch, islice(_data_rows(file, layout), offset, None), plan)
-            pending = reader.submit(read)
-            while batch := pending.result():
-                # The next batch is read and cleaned (pure Python, no database) while PostgreSQL
-                # writes this one: the cleaning overlaps the waits on the database.
-                pending = reader.submit(read)
+            rows = islice(_data_rows(file, layout), offset, None)
+            while batch := list(islice(rows, BATCH_SIZE)):
                 importer.run_batch(offset, batch)
                 offset += len(batch)
     except ImportFileError as exc:
