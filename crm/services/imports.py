@@ -72,8 +72,8 @@ log = get_logger(__name__)
 #: Rows per transaction: large enough that per-batch round trips and commits don't count, small
 #: enough that a batch's rows and its COPY text stay a few MB.
 BATCH_SIZE = 5000
-#: Distinct phone cells (and tag names) remembered per import: parsing a phone number costs more
-#: than the rest of its row, and lists repeat numbers (switchboards) and tags a lot.
+#: Distinct phone, tag and custom field cells remembered per import: parsing a phone number costs
+#: more than the rest of its row, and lists repeat numbers (switchboards), tags and plans a lot.
 CLEAN_CACHE_SIZE = 100_000
 #: What is read to find the encoding, the delimiter and the header.
 HEAD_BYTES = 64 * 1024
@@ -479,32 +479,28 @@ class _Plan:
         self.column_of = {}
         for _, column, target in self.columns:
             self.column_of.setdefault(target, column)
-        self.phones: dict[str, tuple[str, str]] = {}
-        self.tag_names: dict[str, str] = {}
+        #: (target, cell) → (value, "") or ("", why not): a list repeats phone numbers, tags, plans.
+        self.cleaned: dict[tuple[str, str], tuple] = {}
 
-    def _phone(self, cell: str) -> tuple[str, str]:
-        """(E.164 number, "") or ("", why not), remembered by cell."""
+    def _clean_cell(self, target: str, cell: str) -> tuple:
+        """One cell cleaned as `target` (phone, tags or a custom field), remembered for the import."""
         try:
-            return self.phones[cell]
+            return self.cleaned[target, cell]
         except KeyError:
             pass
         try:
-            result = _profile_clean({"phone": cell}, keep_empty=False)["phone"], ""
+            if target == "phone":
+                result = _profile_clean({"phone": cell}, keep_empty=False)["phone"], ""
+            elif target == "tags":
+                result = tag_name_clean(cell), ""
+            else:
+                key = target.removeprefix(CUSTOM_PREFIX)
+                result = custom_fields_clean(fields=self.fields, values={key: cell})[key], ""
         except ValidationError as exc:
-            result = "", exc.message_dict["phone"][0]
-        if len(self.phones) < CLEAN_CACHE_SIZE:
-            self.phones[cell] = result
+            result = "", next(iter(exc.message_dict.values()))[0]
+        if len(self.cleaned) < CLEAN_CACHE_SIZE:
+            self.cleaned[target, cell] = result
         return result
-
-    def _tag_name(self, name: str) -> str:
-        try:
-            return self.tag_names[name]
-        except KeyError:
-            pass
-        clean = tag_name_clean(name)
-        if len(self.tag_names) < CLEAN_CACHE_SIZE:
-            self.tag_names[name] = clean
-        return clean
 
     def raw(self, cells: list[str]) -> list[list[str]]:
         """The row as [column, cell] pairs, in file order (a JSON object would lose the order on
@@ -529,10 +525,11 @@ class _Plan:
             if target == "tags":
                 for name in _TAG_SPLIT.split(cell):
                     if name.strip():
-                        try:
-                            tags.append(self._tag_name(name))
-                        except ValidationError as exc:
-                            reasons.append(f"{column}: {exc.message_dict['tags'][0]}")
+                        tag, message = self._clean_cell("tags", name)
+                        if message:
+                            reasons.append(f"{column}: {message}")
+                        else:
+                            tags.append(tag)
                 continue
             if is_empty(cell):
                 if target == "email":
@@ -560,26 +557,25 @@ class _Plan:
                 else:
                     reasons.append(f"{column}: {cell.strip()!r} is not one of: {', '.join(ContactStatus.labels)}.")
             else:
-                custom_cells[target.removeprefix(CUSTOM_PREFIX)] = cell
+                custom_cells[target] = cell
         custom, profile_errors = {}, {}
         try:
             values.update(_profile_clean(profile, keep_empty=False))
         except ValidationError as exc:
             profile_errors = {name: messages[0] for name, messages in exc.message_dict.items()}
         if phone_cell:
-            phone, message = self._phone(phone_cell)
+            phone, message = self._clean_cell("phone", phone_cell)
             if message:
                 profile_errors["phone"] = message
             else:
                 values["phone"] = phone
         reasons += [f"{self.column_of[name]}: {profile_errors[name]}" for name in _PROFILE if name in profile_errors]
-        try:
-            custom = custom_fields_clean(fields=self.fields, values=custom_cells)
-        except ValidationError as exc:
-            reasons += [
-                f"{self.column_of[CUSTOM_PREFIX + path.removeprefix('custom_fields.')]}: {messages[0]}"
-                for path, messages in exc.message_dict.items()
-            ]
+        for target, cell in custom_cells.items():
+            value, message = self._clean_cell(target, cell)
+            if message:
+                reasons.append(f"{self.column_of[target]}: {message}")
+            else:
+                custom[target.removeprefix(CUSTOM_PREFIX)] = value
         if reasons:
             return None, " ".join(reasons)
         return _Row(number=number, email=email, values=values, custom=custom, tags=tags), ""
