@@ -39,11 +39,6 @@ MAPPING = {
 HEADER = "Email,First name,Last name,Phone,Plan,Renewal,Tags\n"
 
 
-@pytest.fixture(autouse=True)
-def _media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
 @pytest.fixture
 def fields(workspace):
     return [
