@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.report import machine, verdict
+from bench.report import machine, verdict, write_section
 
 START = "<!-- bench:crm:start -->"
 END = "<!-- bench:crm:end -->"
@@ -129,13 +129,7 @@ def main() -> None:
     lines += ["Verdicts: " + "; ".join(verdicts) + ".", END]
     section = "\n".join(lines)
 
-    doc = doc_path.read_text() if doc_path.exists() else "# Benchmarks\n"
-    if START not in doc or END not in doc:
-        doc = doc.rstrip() + f"\n\n## CRM results\n\n{START}\n{END}\n"
-    head, rest = doc.split(START, 1)
-    _, tail = rest.split(END, 1)
-    doc_path.write_text(head + section + tail)
-    sys.stdout.write(section.replace(START + "\n", "").replace("\n" + END, "") + "\n")
+    write_section(doc_path, section, start=START, end=END, heading="CRM results")
 
 
 if __name__ == "__main__":

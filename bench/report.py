@@ -207,13 +207,19 @@ def main() -> None:
     lines += ["Verdicts: " + "; ".join(verdicts) + ".", END]
     section = "\n".join(lines)
 
-    doc = doc_path.read_text() if doc_path.exists() else f"# Benchmarks\n\n## Results\n\n{START}\n{END}\n"
-    if START not in doc or END not in doc:
-        doc = doc.rstrip() + f"\n\n## Results\n\n{START}\n{END}\n"
-    head, rest = doc.split(START, 1)
-    _, tail = rest.split(END, 1)
+    write_section(doc_path, section, start=START, end=END, heading="Results")
+
+
+def write_section(doc_path: Path, section: str, *, start: str, end: str, heading: str) -> None:
+    """Replace what lies between the markers (a new section under `heading` the first time), and
+    print the section without them."""
+    doc = doc_path.read_text() if doc_path.exists() else "# Benchmarks\n"
+    if start not in doc or end not in doc:
+        doc = doc.rstrip() + f"\n\n## {heading}\n\n{start}\n{end}\n"
+    head, rest = doc.split(start, 1)
+    _, tail = rest.split(end, 1)
     doc_path.write_text(head + section + tail)
-    sys.stdout.write(section.replace(START + "\n", "").replace("\n" + END, "") + "\n")
+    sys.stdout.write(section.replace(start + "\n", "").replace("\n" + end, "") + "\n")
 
 
 if __name__ == "__main__":
