@@ -152,8 +152,13 @@ def contact_upsert(
         lambda: _profile_clean(
             {"first_name": first_name, "last_name": last_name, "phone": phone, "company": company}, keep_empty=False
         ),
-        lambda: custom_fields_clean(
-            fields=fields if fields is not None else custom_fields_for(workspace), values=custom_fields or {}
+        # No custom values, no need to read the workspace's definitions.
+        lambda: (
+            custom_fields_clean(
+                fields=fields if fields is not None else custom_fields_for(workspace), values=custom_fields
+            )
+            if custom_fields
+            else {}
         ),
         lambda: {"stage": _choice("stage", stage, LifecycleStage)} if stage else {},
     )
