@@ -16,7 +16,13 @@ from crm.serializers.scoring import (
     ScoringRuleWriteSerializer,
     ScoringSettingsSerializer,
 )
-from crm.services.scoring import score_adjust, scoring_rule_create, scoring_rule_update, scoring_settings_update
+from crm.services.scoring import (
+    score_adjust,
+    scoring_rule_create,
+    scoring_rule_delete,
+    scoring_rule_update,
+    scoring_settings_update,
+)
 
 
 @extend_schema_view(
@@ -51,6 +57,9 @@ class ScoringRuleViewSet(
 
     def partial_update(self, request, pk=None):
         return self.update(request, pk, partial=True)
+
+    def perform_destroy(self, instance):
+        scoring_rule_delete(rule=instance)
 
 
 class ScoringSettingsViewSet(WorkspaceScopedViewSet):

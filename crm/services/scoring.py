@@ -212,6 +212,11 @@ def scoring_rule_update(*, rule: ScoringRule, **changes) -> ScoringRule:
     return rule
 
 
+def scoring_rule_delete(*, rule: ScoringRule) -> None:
+    """The points the rule gave stay: each change keeps the rule's name."""
+    rule.delete()
+
+
 # --- Applying points ----------------------------------------------------------------------------------
 
 

@@ -11,7 +11,12 @@ from crm.forms import CustomFieldForm, ScoringRuleForm, ScoringSettingsForm
 from crm.models import ActivityKind, CustomField, ScoringRule
 from crm.selectors import dashboard as selectors
 from crm.selectors.scoring import scoring_settings_get
-from crm.services.scoring import scoring_rule_create, scoring_rule_update, scoring_settings_update
+from crm.services.scoring import (
+    scoring_rule_create,
+    scoring_rule_delete,
+    scoring_rule_update,
+    scoring_settings_update,
+)
 from crm.services.taxonomy import custom_field_create, custom_field_delete, custom_field_update
 from crm.views.segments import workspace_forms
 
@@ -164,8 +169,7 @@ def scoring_rule_edit(request, access, pk: int):
 @require_POST
 def scoring_rule_remove(request, access, pk: int):
     rule = _rule_or_404(access, pk)
-    # As through the API: the points it gave stay, each change keeping the rule's name.
-    rule.delete()
+    scoring_rule_delete(rule=rule)
     messages.success(request, f"Scoring rule “{rule.name}” deleted; the points it gave stay.")
     return redirect("dashboard:contacts-scoring")
 
