@@ -19,6 +19,7 @@ from crm.models import (
 )
 from crm.services.activities import activity_record
 from crm.services.fields import (
+    all_or_errors,
     custom_fields_clean,
     custom_fields_for,
     email_normalize,
@@ -61,19 +62,6 @@ def _choice(name: str, value, choices) -> str:
     if value not in choices.values:
         raise ValidationError({name: [f"{value!r} is not one of: {', '.join(choices.values)}."]})
     return value
-
-
-def _all_or_errors(*cleaners):
-    """Each cleaner's result, or one ValidationError naming every bad field of them all."""
-    results, errors = [], {}
-    for clean in cleaners:
-        try:
-            results.append(clean())
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
-    if errors:
-        raise ValidationError(errors)
-    return results
 
 
 def _apply(contact: Contact, profile: dict, custom: dict, extra: dict) -> dict[str, tuple]:
@@ -147,7 +135,7 @@ def contact_upsert(
     Safe under concurrency: the unique (workspace, email) index decides the race, the loser of an
     insert retries as an update of the winner's row.
     """
-    email, profile, custom, extra = _all_or_errors(
+    email, profile, custom, extra = all_or_errors(
         lambda: email_normalize(email),
         lambda: _profile_clean(
             {"first_name": first_name, "last_name": last_name, "phone": phone, "company": company}, keep_empty=False
@@ -241,7 +229,7 @@ def contact_update(*, contact: Contact, data: dict, source: str = ContactSource.
             fields=custom_fields_for(contact.workspace_id), values=data["custom_fields"], keep_empty=True
         )
 
-    profile, address, states, custom = _all_or_errors(
+    profile, address, states, custom = all_or_errors(
         lambda: _profile_clean(data, keep_empty=True), email_free, choices, custom_values
     )
     extra = {**address, **states}

@@ -93,6 +93,19 @@ def _custom_value(field: CustomField, value):
     raise ValueError(f"Unknown field type {field.type!r}.")
 
 
+def all_or_errors(*cleaners) -> list:
+    """Each cleaner's result, or one ValidationError naming every bad field of them all."""
+    results, errors = [], {}
+    for clean in cleaners:
+        try:
+            results.append(clean())
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return results
+
+
 def is_empty(value) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 

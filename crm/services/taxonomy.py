@@ -12,8 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from crm.models import FIELD_KEY_REGEX, Contact, CustomField, CustomFieldType, Tag
-from crm.services.contacts import _all_or_errors
-from crm.services.fields import custom_fields_clean
+from crm.services.fields import all_or_errors, custom_fields_clean
 from crm.services.tags import tag_name_clean
 
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -160,7 +159,7 @@ def _convert_values(field: CustomField, blame: str) -> None:
 def custom_field_create(
     *, workspace, key: str, label: str, type: str, options: list | None = None, order: int | None = None
 ) -> CustomField:
-    key, label, (type, options) = _all_or_errors(
+    key, label, (type, options) = all_or_errors(
         lambda: _key(workspace, key), lambda: _label(label), lambda: _type_and_options(type, options or [])
     )
     if order is None:
@@ -195,7 +194,7 @@ def custom_field_update(
     checks = [lambda: _type_and_options(new_type, new_options)]
     if label is not None:
         checks.append(lambda: _label(label))
-    results = _all_or_errors(*checks)
+    results = all_or_errors(*checks)
     before = (field.type, list(field.options))
     field.type, field.options = results[0]
     if label is not None:
