@@ -11,10 +11,6 @@ from builder.models import Component
 from crm.models import ConsentRecord, Contact, ContactActivity, ContactImport, CustomField, Tag
 
 
-def contact_get(*, workspace, pk: int) -> Contact | None:
-    return Contact.objects.for_workspace(workspace).filter(pk=pk).first()
-
-
 def contact_exists(*, workspace) -> bool:
     return Contact.objects.for_workspace(workspace).exists()
 
@@ -45,10 +41,6 @@ def tag_list(*, workspace) -> QuerySet[Tag]:
     return Tag.objects.for_workspace(workspace).annotate(contact_count=Count("contact_tags")).order_by("name", "id")
 
 
-def tag_get(*, workspace, pk: int) -> Tag | None:
-    return Tag.objects.for_workspace(workspace).filter(pk=pk).first()
-
-
 def custom_field_list(*, workspace) -> QuerySet[CustomField]:
     return CustomField.objects.for_workspace(workspace).order_by("order", "id")
 
@@ -64,10 +56,6 @@ def custom_field_list_with_usage(*, workspace) -> list[CustomField]:
 
 def contact_import_list(*, workspace) -> QuerySet[ContactImport]:
     return ContactImport.objects.for_workspace(workspace).select_related("created_by").order_by("-created_at", "-id")
-
-
-def contact_import_get(*, workspace, pk: int) -> ContactImport | None:
-    return ContactImport.objects.for_workspace(workspace).filter(pk=pk).first()
 
 
 def form_components(*, workspace) -> QuerySet[Component]:

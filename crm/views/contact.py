@@ -1,7 +1,7 @@
 """One contact's page: profile and its edit form, tags, custom fields, the timeline, notes and consent."""
 
 from django.contrib import messages
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -10,7 +10,7 @@ from accounts.roles import Perm
 from accounts.views import dashboard_view, paginate, render_page, require, run_action, submit
 from core.request_context import client_ip
 from crm.forms import ContactCreateForm, ContactForm, NoteForm, ScoreAdjustForm
-from crm.models import ContactSource, CustomFieldType
+from crm.models import Contact, ContactSource, CustomFieldType, Tag
 from crm.selectors import dashboard as selectors
 from crm.selectors.scoring import contact_score_explain
 from crm.services.contacts import contact_note_add, contact_update
@@ -18,6 +18,7 @@ from crm.services.gdpr import contact_data_export, contact_erase
 from crm.services.manual import contact_create
 from crm.services.scoring import score_adjust
 from crm.services.tags import contact_tags_add, contact_tags_remove, tags_resolve
+from crm.views import workspace_object_or_404
 from crm.views.timeline import timeline_entry
 
 TIMELINE_PARAM = "timeline"
@@ -30,13 +31,6 @@ TIMELINE_FILTERS = {
     "notes": ("Notes", ("note",)),
     "changes": ("Changes", ("tag_added", "tag_removed", "field_changed", "score_changed", "contact_created")),
 }
-
-
-def contact_or_404(access, pk: int):
-    contact = selectors.contact_get(workspace=access.workspace, pk=pk)
-    if contact is None:
-        raise Http404("No such contact.")
-    return contact
 
 
 def _custom_display(field, value) -> str:
@@ -113,7 +107,7 @@ def _contact_page(
 @dashboard_view(Perm.READ)
 @require_http_methods(["GET", "POST"])
 def contact_detail(request, access, pk: int):
-    contact = contact_or_404(access, pk)
+    contact = workspace_object_or_404(Contact, access, pk)
     if request.method == "GET":
         return _contact_page(request, access, contact)
     require(access, Perm.WRITE_CONTENT)
@@ -135,7 +129,7 @@ def contact_detail(request, access, pk: int):
 @dashboard_view(Perm.WRITE_CONTENT)
 @require_POST
 def contact_tag_add(request, access, pk: int):
-    contact = contact_or_404(access, pk)
+    contact = workspace_object_or_404(Contact, access, pk)
     names = [name for name in request.POST.get("tags", "").split(",") if name.strip()]
     if not names:
         messages.error(request, "Type a tag name to add.")
@@ -156,10 +150,8 @@ def contact_tag_add(request, access, pk: int):
 @dashboard_view(Perm.WRITE_CONTENT)
 @require_POST
 def contact_tag_remove(request, access, pk: int, tag_pk: int):
-    contact = contact_or_404(access, pk)
-    tag = selectors.tag_get(workspace=access.workspace, pk=tag_pk)
-    if tag is None:
-        raise Http404("No such tag.")
+    contact = workspace_object_or_404(Contact, access, pk)
+    tag = workspace_object_or_404(Tag, access, tag_pk)
     contact_tags_remove(contact=contact, tags=[tag], source=ContactSource.MANUAL, actor=request.user)
     messages.success(request, f"Removed the tag {tag.name}.")
     return redirect(reverse("dashboard:contacts-detail", args=[contact.pk]) + "#tags")
@@ -168,7 +160,7 @@ def contact_tag_remove(request, access, pk: int, tag_pk: int):
 @dashboard_view(Perm.WRITE_CONTENT)
 @require_POST
 def contact_note(request, access, pk: int):
-    contact = contact_or_404(access, pk)
+    contact = workspace_object_or_404(Contact, access, pk)
     form = NoteForm(request.POST)
     note = submit(form, lambda data: contact_note_add(contact=contact, text=data["text"], actor=request.user))
     if note is None:
@@ -180,7 +172,7 @@ def contact_note(request, access, pk: int):
 @dashboard_view(Perm.WRITE_CONTENT)
 @require_POST
 def contact_score(request, access, pk: int):
-    contact = contact_or_404(access, pk)
+    contact = workspace_object_or_404(Contact, access, pk)
     form = ScoreAdjustForm(request.POST)
     change = submit(
         form,
@@ -196,7 +188,7 @@ def contact_score(request, access, pk: int):
 @require_GET
 def contact_data_download(request, access, pk: int):
     """Everything stored about the contact, as a JSON file (a subject access request); audited."""
-    contact = contact_or_404(access, pk)
+    contact = workspace_object_or_404(Contact, access, pk)
     data = contact_data_export(contact=contact, actor=request.user, ip=client_ip(request))
     response = JsonResponse(data, json_dumps_params={"indent": 2, "ensure_ascii": False})
     response["Content-Disposition"] = f'attachment; filename="contact-{contact.pk}.json"'
@@ -207,7 +199,7 @@ def contact_data_download(request, access, pk: int):
 @require_POST
 def contact_erase_view(request, access, pk: int):
     """Erase the contact everywhere, once the email has been typed to confirm: it can't be undone."""
-    contact = contact_or_404(access, pk)
+    contact = workspace_object_or_404(Contact, access, pk)
     if request.POST.get("confirm", "").strip().lower() != contact.email:
         messages.error(request, "Type the contact's email address exactly to confirm the erasure.")
         return redirect(reverse("dashboard:contacts-detail", args=[contact.pk]) + "#privacy")

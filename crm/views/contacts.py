@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, QueryDict
+from django.http import QueryDict
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -24,6 +24,7 @@ from crm.selectors import dashboard as selectors
 from crm.selectors.contacts import DEFAULT_ORDERING, contact_list
 from crm.services.bulk import BULK_MAX, contacts_bulk
 from crm.services.exports import SEARCH_PARAM, contact_export_create, contact_export_stream
+from crm.views import workspace_object_or_404
 
 #: Sortable columns: heading → the ordering field it sorts by, and which way it sorts first.
 SORTABLE = {
@@ -266,8 +267,6 @@ def contact_export(request, access):
 @dashboard_view(Perm.READ)
 @require_GET
 def contact_export_download(request, access, pk: int):
-    export = ContactExport.objects.for_workspace(access.workspace).select_related("segment").filter(pk=pk).first()
-    if export is None:
-        raise Http404("No such export.")
+    export = workspace_object_or_404(ContactExport, access, pk, related=("segment",))
     name = slugify(export.segment.name if export.segment else "contacts") or "contacts"
     return CsvResponse(contact_export_stream(export=export), filename=f"{name}-{timezone.localdate():%Y-%m-%d}.csv")

@@ -6,26 +6,19 @@ path. The progress page is server-rendered and re-reads itself every second unti
 """
 
 from django.conf import settings
-from django.http import Http404
 from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from accounts.roles import Perm
 from accounts.views import dashboard_view, paginate, render_page
-from crm.models import JobStatus
+from crm.models import ContactImport, JobStatus
 from crm.selectors import dashboard as selectors
 from crm.selectors.imports import contact_import_errors
 from crm.services.imports import import_targets
+from crm.views import workspace_object_or_404
 
 ERRORS_SHOWN = 10
-
-
-def _import_or_404(access, pk: int):
-    contact_import = selectors.contact_import_get(workspace=access.workspace, pk=pk)
-    if contact_import is None:
-        raise Http404("No such import.")
-    return contact_import
 
 
 def _percent(contact_import) -> int:
@@ -62,7 +55,7 @@ def import_new(request, access):
 @dashboard_view(Perm.READ)
 @require_GET
 def import_detail(request, access, pk: int):
-    contact_import = _import_or_404(access, pk)
+    contact_import = workspace_object_or_404(ContactImport, access, pk)
     contact_import.percent = _percent(contact_import)
     finished = contact_import.status in (JobStatus.DONE, JobStatus.FAILED)
     context = {

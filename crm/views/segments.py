@@ -11,7 +11,6 @@ import json
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -23,16 +22,10 @@ from crm.models import Segment
 from crm.selectors.dashboard import form_components
 from crm.selectors.segments import segment_count, segment_rule_catalog
 from crm.services.segments import segment_create, segment_delete, segment_update
+from crm.views import workspace_object_or_404
 
 EMPTY_RULES = {"match": "all", "rules": []}
 FORM_LABEL_CHARS = 80
-
-
-def segment_or_404(access, pk: int) -> Segment:
-    segment = Segment.objects.for_workspace(access.workspace).filter(pk=pk).first()
-    if segment is None:
-        raise Http404("No such segment.")
-    return segment
 
 
 def _count_or_none(segment: Segment) -> int | None:
@@ -58,7 +51,7 @@ def segment_list(request, access):
 @dashboard_view(Perm.READ)
 @require_GET
 def segment_size(request, access, pk: int):
-    segment = segment_or_404(access, pk)
+    segment = workspace_object_or_404(Segment, access, pk)
     context = {"segment": segment, "size": _count_or_none(segment)}
     return render_page(request, access, "crm/_segment_size.html", context)
 
@@ -144,7 +137,7 @@ def segment_new(request, access):
 @dashboard_view(Perm.READ)
 @require_http_methods(["GET", "POST"])
 def segment_detail(request, access, pk: int):
-    segment = segment_or_404(access, pk)
+    segment = workspace_object_or_404(Segment, access, pk)
     if request.method == "POST":
         return _save(request, access, segment)
     return _builder_page(request, access, segment)
@@ -153,6 +146,6 @@ def segment_detail(request, access, pk: int):
 @dashboard_view(Perm.WRITE_CONTENT)
 @require_POST
 def segment_remove(request, access, pk: int):
-    segment = segment_or_404(access, pk)
+    segment = workspace_object_or_404(Segment, access, pk)
     run_action(request, lambda: segment_delete(segment=segment), f"Segment “{segment.name}” deleted.")
     return redirect("dashboard:contacts-segments")

@@ -1,7 +1,6 @@
 """The CRM's settings pages: custom fields, and lead scoring rules with score decay."""
 
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import redirect
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -18,6 +17,7 @@ from crm.services.scoring import (
     scoring_settings_update,
 )
 from crm.services.taxonomy import custom_field_create, custom_field_delete, custom_field_update
+from crm.views import workspace_object_or_404
 from crm.views.segments import workspace_forms
 
 _KIND_LABELS = dict(ActivityKind.choices)
@@ -29,13 +29,6 @@ def _disable(form) -> None:
 
 
 # --- Custom fields ------------------------------------------------------------------------------------
-
-
-def _field_or_404(access, pk: int) -> CustomField:
-    field = selectors.custom_field_list(workspace=access.workspace).filter(pk=pk).first()
-    if field is None:
-        raise Http404("No such custom field.")
-    return field
 
 
 @dashboard_view(Perm.READ)
@@ -62,7 +55,7 @@ def custom_field_list(request, access):
 @dashboard_view(Perm.READ)
 @require_http_methods(["GET", "POST"])
 def custom_field_edit(request, access, pk: int):
-    field = _field_or_404(access, pk)
+    field = workspace_object_or_404(CustomField, access, pk)
     if request.method == "POST":
         require(access, Perm.WRITE_CONTENT)
         form = CustomFieldForm(request.POST, field=field)
@@ -80,7 +73,7 @@ def custom_field_edit(request, access, pk: int):
 @dashboard_view(Perm.WRITE_CONTENT)
 @require_POST
 def custom_field_remove(request, access, pk: int):
-    field = _field_or_404(access, pk)
+    field = workspace_object_or_404(CustomField, access, pk)
     run_action(
         request,
         lambda: custom_field_delete(field=field),
@@ -90,13 +83,6 @@ def custom_field_remove(request, access, pk: int):
 
 
 # --- Scoring --------------------------------------------------------------------------------------------
-
-
-def _rule_or_404(access, pk: int) -> ScoringRule:
-    rule = ScoringRule.objects.for_workspace(access.workspace).filter(pk=pk).first()
-    if rule is None:
-        raise Http404("No such scoring rule.")
-    return rule
 
 
 def _form_choices(access) -> list[tuple[str, str]]:
@@ -149,7 +135,7 @@ def scoring(request, access):
 @dashboard_view(Perm.READ)
 @require_http_methods(["GET", "POST"])
 def scoring_rule_edit(request, access, pk: int):
-    rule = _rule_or_404(access, pk)
+    rule = workspace_object_or_404(ScoringRule, access, pk)
     forms_choices = _form_choices(access)
     if request.method == "POST":
         require(access, Perm.WRITE_CONTENT)
@@ -168,7 +154,7 @@ def scoring_rule_edit(request, access, pk: int):
 @dashboard_view(Perm.WRITE_CONTENT)
 @require_POST
 def scoring_rule_remove(request, access, pk: int):
-    rule = _rule_or_404(access, pk)
+    rule = workspace_object_or_404(ScoringRule, access, pk)
     scoring_rule_delete(rule=rule)
     messages.success(request, f"Scoring rule “{rule.name}” deleted; the points it gave stay.")
     return redirect("dashboard:contacts-scoring")
