@@ -118,11 +118,12 @@ class ConfigError(ValueError):
 
 
 def errors_from_pydantic(exc: PydanticValidationError, prefix: str = "config") -> dict[str, list[str]]:
-    """Each error under its dotted path: config.fields.0.label; a whole-object rule under the prefix."""
+    """Each error under its dotted path: config.fields.0.label; a whole-object rule under the prefix; a
+    bad key of a mapping under the key's own path (pydantic's "[key]" marker left out)."""
     errors: dict[str, list[str]] = {}
     for error in exc.errors(include_url=False):
         message = error["msg"].removeprefix("Value error, ")
-        key = ".".join([prefix, *(str(part) for part in error["loc"])])
+        key = ".".join([prefix, *(str(part) for part in error["loc"] if part != "[key]")])
         errors.setdefault(key, []).append(message)
     return errors
 

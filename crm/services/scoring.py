@@ -21,6 +21,7 @@ from pydantic import AfterValidator, Field, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from accounts.models import Workspace
+from builder.components.base import errors_from_pydantic
 from core.events import emit, emit_many
 from crm.events import SCORE_CHANGED
 from crm.models import (
@@ -95,11 +96,7 @@ def conditions_clean(conditions) -> dict:
     try:
         return _CONDITIONS.validate_python(conditions)
     except PydanticValidationError as exc:
-        errors: dict[str, list[str]] = {}
-        for error in exc.errors(include_url=False):
-            path = ".".join(["conditions", *(str(part) for part in error["loc"][:1])])
-            errors.setdefault(path, []).append(error["msg"].removeprefix("Value error, "))
-        raise ValidationError(errors) from None
+        raise ValidationError(errors_from_pydantic(exc, prefix="conditions")) from None
 
 
 def _text(value) -> str:
