@@ -63,7 +63,14 @@ from crm.models import (
     Tag,
 )
 from crm.services.contacts import _profile_clean
-from crm.services.fields import EMAIL_MAX, custom_fields_clean, custom_fields_for, email_normalize, is_empty
+from crm.services.fields import (
+    EMAIL_MAX,
+    all_or_errors,
+    custom_fields_clean,
+    custom_fields_for,
+    email_normalize,
+    is_empty,
+)
 from crm.services.scoring import score_activity
 from crm.services.tags import tag_name_clean, tags_resolve
 
@@ -319,17 +326,7 @@ def contact_import_create(
         raise ValidationError({"file": [f"The file is larger than {limit} MB: split it into smaller files."]})
     layout = csv_layout(file)
     fields = custom_fields_for(workspace)
-    errors = {}
-    try:
-        mapping = _mapping_clean(mapping, layout.header, fields)
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    try:
-        tags = _tags_clean(tags)
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    if errors:
-        raise ValidationError(errors)
+    mapping, tags = all_or_errors(lambda: _mapping_clean(mapping, layout.header, fields), lambda: _tags_clean(tags))
     _check_decodes(file, layout.encoding)
 
     contact_import = ContactImport(

@@ -136,6 +136,11 @@ def test_preview_reads_columns_and_first_rows_and_suggests_targets(editor, works
         ({"file": csv_file("Email\na@b.co\n"), "mapping": '{"Mail": "email"}'}, "mapping.Mail", "The file has no"),
         ({"file": csv_file("Email\na@b.co\n"), "mapping": '{"Email": "e-mail"}'}, "mapping.Email", "'e-mail' is not"),
         ({"file": csv_file("Email\na@b.co\n"), "mapping": "{}"}, "mapping", "Map one column to email"),
+        (
+            {"file": csv_file("Email\na@b.co\n"), "mapping": '{"Email": "email"}', "tags": "x" * 65},
+            "tags",
+            "A tag name has",
+        ),
     ],
 )
 def test_a_bad_upload_is_a_400_naming_the_field(editor, body, field, message, assert_error):
