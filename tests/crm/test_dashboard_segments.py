@@ -165,3 +165,11 @@ def test_the_preview_api_answers_the_dashboard_session(editor, hot):
     )
     assert response.status_code == 200, response.content
     assert response.json()["count"] == 2
+
+
+@pytest.mark.parametrize("count", [2, 20])
+def test_the_list_runs_a_bounded_number_of_queries(editor, django_assert_max_num_queries, count):
+    for _ in range(count):
+        SegmentFactory(workspace=editor.workspace, created_by=editor.user)
+    with django_assert_max_num_queries(8):
+        assert editor.web.get(LIST).status_code == 200

@@ -34,6 +34,16 @@ def test_fields_list_shows_each_field_with_how_many_contacts_use_it(editor):
     assert "Their field" not in html and 'data-testid="field-form"' in html
 
 
+@pytest.mark.parametrize("count", [2, 20])
+def test_fields_list_counts_usage_in_a_bounded_number_of_queries(editor, django_assert_max_num_queries, count):
+    for number in range(count):
+        CustomFieldFactory(workspace=editor.workspace, key=f"field_{number}", label=f"Field {number}")
+    ContactFactory(workspace=editor.workspace, custom_fields={"field_1": "x"})
+    with django_assert_max_num_queries(8):
+        response = editor.web.get(FIELDS)
+    assert [field.usage for field in response.context["fields"]][:2] == [0, 1]
+
+
 def test_creating_a_select_field_takes_one_option_per_line(editor):
     response = editor.web.post(FIELDS, {"label": "Plan", "key": "plan", "type": "select", "options": "Free\n Pro \n\n"})
     assert response.status_code == 302
