@@ -23,39 +23,9 @@ from crm.services.fields import (
     custom_fields_clean,
     custom_fields_for,
     email_normalize,
-    is_empty,
-    phone_normalize,
+    profile_clean,
 )
 from crm.services.tags import contact_tags_add, tags_resolve
-
-#: The plain text fields an upsert or an update may set.
-PROFILE_FIELDS = ("first_name", "last_name", "phone", "company")
-_MAX_LENGTHS = {name: Contact._meta.get_field(name).max_length for name in PROFILE_FIELDS}
-
-
-def _profile_clean(values: dict, *, keep_empty: bool) -> dict:
-    cleaned, errors = {}, {}
-    for name in PROFILE_FIELDS:
-        if name not in values:
-            continue
-        value = values[name]
-        if is_empty(value):
-            if keep_empty:
-                cleaned[name] = ""
-            continue
-        text = " ".join(str(value).split())
-        try:
-            if name == "phone":
-                text = phone_normalize(text)
-            elif len(text) > _MAX_LENGTHS[name]:
-                raise ValidationError({name: [f"At most {_MAX_LENGTHS[name]} characters."]})
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
-            continue
-        cleaned[name] = text
-    if errors:
-        raise ValidationError(errors)
-    return cleaned
 
 
 def _choice(name: str, value, choices) -> str:
@@ -64,7 +34,7 @@ def _choice(name: str, value, choices) -> str:
     return value
 
 
-def _apply(contact: Contact, profile: dict, custom: dict, extra: dict) -> dict[str, tuple]:
+def contact_changes_apply(contact: Contact, profile: dict, custom: dict, extra: dict) -> dict[str, tuple]:
     """Set the values on the instance; returns field → (old, new) for those that changed."""
     changes = {}
     for name, value in {**profile, **extra}.items():
@@ -137,7 +107,7 @@ def contact_upsert(
     """
     email, profile, custom, extra = all_or_errors(
         lambda: email_normalize(email),
-        lambda: _profile_clean(
+        lambda: profile_clean(
             {"first_name": first_name, "last_name": last_name, "phone": phone, "company": company}, keep_empty=False
         ),
         # No custom values, no need to read the workspace's definitions.
@@ -189,7 +159,7 @@ def contact_upsert(
             subject=contact,
         )
     else:
-        changes = _apply(contact, profile, custom, extra)
+        changes = contact_changes_apply(contact, profile, custom, extra)
         if changes:
             contact.save()
         _record_changes(contact, changes, source=source, actor=actor)
@@ -230,10 +200,10 @@ def contact_update(*, contact: Contact, data: dict, source: str = ContactSource.
         )
 
     profile, address, states, custom = all_or_errors(
-        lambda: _profile_clean(data, keep_empty=True), email_free, choices, custom_values
+        lambda: profile_clean(data, keep_empty=True), email_free, choices, custom_values
     )
     extra = {**address, **states}
-    changes = _apply(contact, profile, custom, extra)
+    changes = contact_changes_apply(contact, profile, custom, extra)
     if changes:
         contact.save()
     _record_changes(contact, changes, source=source, actor=actor)

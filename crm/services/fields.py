@@ -93,6 +93,38 @@ def _custom_value(field: CustomField, value):
     raise ValueError(f"Unknown field type {field.type!r}.")
 
 
+#: The plain text fields an upsert or an update may set.
+PROFILE_FIELDS = ("first_name", "last_name", "phone", "company")
+_MAX_LENGTHS = {name: Contact._meta.get_field(name).max_length for name in PROFILE_FIELDS}
+
+
+def profile_clean(values: dict, *, keep_empty: bool) -> dict:
+    """The profile fields among `values`, spaces collapsed and the phone in E.164. Empty ones are left
+    out, or kept as "" (to clear the field) when `keep_empty`."""
+    cleaned, errors = {}, {}
+    for name in PROFILE_FIELDS:
+        if name not in values:
+            continue
+        value = values[name]
+        if is_empty(value):
+            if keep_empty:
+                cleaned[name] = ""
+            continue
+        text = " ".join(str(value).split())
+        try:
+            if name == "phone":
+                text = phone_normalize(text)
+            elif len(text) > _MAX_LENGTHS[name]:
+                raise ValidationError({name: [f"At most {_MAX_LENGTHS[name]} characters."]})
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+            continue
+        cleaned[name] = text
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
 def all_or_errors(*cleaners) -> list:
     """Each cleaner's result, or one ValidationError naming every bad field of them all."""
     results, errors = [], {}

@@ -62,14 +62,16 @@ from crm.models import (
     ScoringRule,
     Tag,
 )
-from crm.services.contacts import _profile_clean
+from crm.services.contacts import contact_changes_apply
 from crm.services.fields import (
     EMAIL_MAX,
+    PROFILE_FIELDS,
     all_or_errors,
     custom_fields_clean,
     custom_fields_for,
     email_normalize,
     is_empty,
+    profile_clean,
 )
 from crm.services.scoring import score_activity
 from crm.services.tags import tag_name_clean, tags_resolve
@@ -452,7 +454,6 @@ def _choice_lookup(choices) -> dict[str, str]:
 
 _STAGES = _choice_lookup(LifecycleStage)
 _STATUSES = _choice_lookup(ContactStatus)
-_PROFILE = ("first_name", "last_name", "phone", "company")
 
 
 class _Plan:
@@ -487,7 +488,7 @@ class _Plan:
             pass
         try:
             if target == "phone":
-                result = _profile_clean({"phone": cell}, keep_empty=False)["phone"], ""
+                result = profile_clean({"phone": cell}, keep_empty=False)["phone"], ""
             elif target == "tags":
                 result = tag_name_clean(cell), ""
             else:
@@ -541,7 +542,7 @@ class _Plan:
                         reasons.append(f"{column}: {exc.message_dict['email'][0]}")
             elif target == "phone":
                 phone_cell = cell
-            elif target in _PROFILE:
+            elif target in PROFILE_FIELDS:
                 profile[target] = cell
             elif target == "stage":
                 if stage := _STAGES.get(cell.strip().lower()):
@@ -557,7 +558,7 @@ class _Plan:
                 custom_cells[target] = cell
         custom, profile_errors = {}, {}
         try:
-            values.update(_profile_clean(profile, keep_empty=False))
+            values.update(profile_clean(profile, keep_empty=False))
         except ValidationError as exc:
             profile_errors = {name: messages[0] for name, messages in exc.message_dict.items()}
         if phone_cell:
@@ -566,7 +567,9 @@ class _Plan:
                 profile_errors["phone"] = message
             else:
                 values["phone"] = phone
-        reasons += [f"{self.column_of[name]}: {profile_errors[name]}" for name in _PROFILE if name in profile_errors]
+        reasons += [
+            f"{self.column_of[name]}: {profile_errors[name]}" for name in PROFILE_FIELDS if name in profile_errors
+        ]
         for target, cell in custom_cells.items():
             value, message = self._clean_cell(target, cell)
             if message:
@@ -579,7 +582,7 @@ class _Plan:
 
 
 #: What an import may change in a stored contact (and so reads of it).
-_MERGED = (*_PROFILE, "stage", "status", "custom_fields")
+_MERGED = (*PROFILE_FIELDS, "stage", "status", "custom_fields")
 
 
 def _any(model: type[Model], name: str, values: list) -> Q:
@@ -775,26 +778,12 @@ class _Importer:
         """Merge into stored contacts: contact id → the fields that changed."""
         changed, dirty, columns = {}, [], set()
         for contact, group in pairs:
-            fields = []
-            for name, value in group.values.items():
-                if name == "status" and value == ContactStatus.ACTIVE:
-                    continue  # never re-subscribe by import
-                if getattr(contact, name) != value:
-                    setattr(contact, name, value)
-                    fields.append(name)
-                    columns.add(name)
-            if group.custom:
-                custom = dict(contact.custom_fields)
-                for key, value in group.custom.items():
-                    if custom.get(key) != value:
-                        custom[key] = value
-                        fields.append(f"custom_fields.{key}")
-                if custom != contact.custom_fields:
-                    contact.custom_fields = custom
-                    columns.add("custom_fields")
-            if fields:
+            # Never re-subscribe by import.
+            values = {k: v for k, v in group.values.items() if (k, v) != ("status", ContactStatus.ACTIVE)}
+            if changes := contact_changes_apply(contact, values, group.custom, {}):
                 contact.updated_at = now
-                changed[contact.pk] = sorted(fields)
+                changed[contact.pk] = sorted(changes)
+                columns.update(name.partition(".")[0] for name in changes)
                 dirty.append(contact)
         if dirty:
             Contact.objects.bulk_update(dirty, [*sorted(columns), "updated_at"])
