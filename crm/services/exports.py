@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch, QuerySet
-from django.http import QueryDict
 from django.utils import timezone
 
 from accounts.models import User
@@ -92,10 +91,7 @@ def _filters_clean(filters) -> dict[str, str | list[str]]:
 def export_queryset(*, workspace, segment: Segment | None, filters: dict) -> QuerySet[Contact]:
     """The contacts an export covers: the segment's (if any), narrowed by the contact list's filters
     and search. Raises ValidationError naming a bad filter as `filters.<name>`."""
-    params = QueryDict(mutable=True)
-    for key, value in filters.items():
-        if key != SEARCH_PARAM:
-            params.setlist(key, value if isinstance(value, list) else [value])
+    params = {key: value for key, value in filters.items() if key != SEARCH_PARAM}
     try:
         contacts = contact_list(workspace=workspace, filters=params, search=str(filters.get(SEARCH_PARAM, "")))
     except ValidationError as exc:
