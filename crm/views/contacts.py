@@ -33,6 +33,7 @@ SORTABLE = {
     "last_activity": ("last_activity_at", "-"),
     "created": ("created_at", "-"),
 }
+_ID_DIGITS = 18  # ids are 64-bit: a longer digit string can't be one
 _FILTER_LABELS = {
     "tag": "Tag",
     "stage": "Stage",
@@ -66,6 +67,12 @@ class SortLink:
     direction: str
 
 
+def _row_id(value: str) -> int | None:
+    """A row id from a query or form value, or None when it can't be one: ASCII digits only ("²" is
+    a digit to isdigit() but not to int()), and few enough of them to fit a 64-bit id."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= _ID_DIGITS else None
+
+
 def _list_url(query: QueryDict) -> str:
     return reverse("dashboard:contacts") + (f"?{query.urlencode()}" if query else "")
 
@@ -97,7 +104,8 @@ class ContactQuery:
     def _segment(self, value: str) -> Segment | None:
         if not value:
             return None
-        segment = Segment.objects.for_workspace(self.workspace).filter(pk=value).first() if value.isdigit() else None
+        pk = _row_id(value)
+        segment = Segment.objects.for_workspace(self.workspace).filter(pk=pk).first() if pk is not None else None
         if segment is None:
             self.errors.append("That segment no longer exists; showing all contacts.")
         return segment
@@ -211,10 +219,10 @@ def _bulk_ids(request, access) -> list[int]:
         if len(ids) > BULK_MAX:
             raise ValidationError({"all": [f"More than {BULK_MAX:,} contacts match: narrow the list down first."]})
         return ids
-    ids = request.POST.getlist("ids")
-    if not all(value.isdigit() for value in ids):
+    ids = [_row_id(value) for value in request.POST.getlist("ids")]
+    if None in ids:
         raise ValidationError({"ids": ["Pick contacts from the list."]})
-    return [int(value) for value in ids]
+    return ids
 
 
 _DONE = {
