@@ -202,22 +202,33 @@ def _mentioning(queryset, fields: Iterable[str], needles: list[str]) -> models.Q
     return queryset.alias(**annotations).filter(condition)
 
 
-def _redact_rows(queryset, fields: tuple[str, ...], redactor: _Redactor, **overrides) -> int:
-    """Rewrite `fields` of each row with the person redacted (and `overrides` set); returns how many
+_BATCH = 500
+
+
+def _redact_rows(
+    queryset, fields: tuple[str, ...], redactor: _Redactor, *, blank_personal: bool = False, **overrides
+) -> int:
+    """Rewrite `fields` of each row with the person redacted (personal keys of JSON blanked with
+    `blank_personal`, and `overrides` set), one UPDATE per batch of changed rows; returns how many
     rows changed."""
-    changed = 0
-    for row in queryset.only("pk", *fields, *overrides).iterator(chunk_size=500):
-        values = {}
+    changed = []
+    for row in queryset.only("pk", *fields, *overrides).iterator(chunk_size=_BATCH):
+        dirty = False
         for field in fields:
             old = getattr(row, field)
-            new = redactor.text(old) if isinstance(old, str) else redactor.json(old)
+            new = redactor.text(old) if isinstance(old, str) else redactor.json(old, blank_personal=blank_personal)
             if new != old:
-                values[field] = new
-        values |= {name: value for name, value in overrides.items() if getattr(row, name) != value}
-        if values:
-            type(row).objects.filter(pk=row.pk).update(**values)
-            changed += 1
-    return changed
+                setattr(row, field, new)
+                dirty = True
+        for name, value in overrides.items():
+            if getattr(row, name) != value:
+                setattr(row, name, value)
+                dirty = True
+        if dirty:
+            changed.append(row)
+    # Unchanged fields of a changed row are written back as they were read.
+    queryset.model.objects.bulk_update(changed, [*fields, *overrides], batch_size=_BATCH)
+    return len(changed)
 
 
 def _file_mentions(field_file, needle: str) -> bool:
@@ -233,19 +244,20 @@ def _file_mentions(field_file, needle: str) -> bool:
     return False
 
 
-def _erase_events(contact: Contact, submission_ids: list[int], redactor: _Redactor, wide: list[str]) -> dict:
-    subjects = [f"crm.contact:{contact.pk}", *(f"builder.formsubmission:{pk}" for pk in submission_ids)]
-    events = Event.objects.filter(workspace_id=contact.workspace_id)
-    linked = events.filter(Q(subject__in=subjects) | Q(payload__contact_id=contact.pk))
+def _erase_events(
+    workspace_id: int, contact_id: int, submission_ids: list[int], redactor: _Redactor, wide: list[str]
+) -> dict:
+    # The outbox names a subject "<app>.<model>:<pk>".
+    subjects = [
+        f"{Contact._meta.label_lower}:{contact_id}",
+        *(f"{FormSubmission._meta.label_lower}:{pk}" for pk in submission_ids),
+    ]
+    events = Event.objects.filter(workspace_id=workspace_id)
+    linked = events.filter(Q(subject__in=subjects) | Q(payload__contact_id=contact_id))
     linked_ids = set(linked.values_list("pk", flat=True))
-    count = 0
-    for event in linked.only("pk", "payload").iterator(chunk_size=500):
-        payload = redactor.json(event.payload, blank_personal=True)
-        if payload != event.payload:
-            Event.objects.filter(pk=event.pk).update(payload=payload)
-            count += 1
+    count = _redact_rows(linked, ("payload",), redactor, blank_personal=True)
     count += _redact_rows(_mentioning(events.exclude(pk__in=linked_ids), ["payload"], wide), ("payload",), redactor)
-    deliveries = EventDelivery.objects.filter(event__workspace_id=contact.workspace_id).exclude(last_error="")
+    deliveries = EventDelivery.objects.filter(event__workspace_id=workspace_id).exclude(last_error="")
     errors = Q(event_id__in=linked_ids)
     for needle in wide:
         errors |= Q(last_error__icontains=needle)
@@ -289,7 +301,7 @@ def contact_erase(*, contact: Contact, actor=None, ip: str | None = None) -> dic
     contact.delete()
     counts["contacts"] = 1
 
-    counts |= _erase_events(contact, submission_ids, redactor, wide)
+    counts |= _erase_events(workspace_id, contact_id, submission_ids, redactor, wide)
     in_workspace = {"workspace_id": workspace_id}
     counts["other_submissions"] = _redact_rows(
         _mentioning(FormSubmission.objects.filter(**in_workspace), ["data"], wide), ("data",), redactor

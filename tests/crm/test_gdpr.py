@@ -11,7 +11,7 @@ from accounts.roles import Role
 from accounts.services import audit_record
 from builder.models import FormSubmission
 from builder.services.submissions import form_submission_create
-from core.events import dispatch
+from core.events import dispatch, emit
 from core.models import Event, EventDelivery
 from crm.events import CONTACT_ERASED, CONTACT_UPDATED
 from crm.models import (
@@ -210,6 +210,22 @@ def test_a_short_name_is_redacted_only_as_a_whole_word_in_rows_about_the_contact
     other.refresh_from_db()
     assert other.data["message"] == "Almanac"
     assert Contact.objects.get(email="alice@example.com").first_name == "Alice"
+
+
+def test_events_about_the_contact_lose_its_names_though_they_hold_no_email(workspace):
+    contact = ContactFactory(workspace=workspace, email=EMAIL, first_name="Zanzibar")
+    by_subject = emit(workspace=workspace, type="test.noted", payload={"note": "Zanzibar called"}, subject=contact)
+    by_payload = emit(workspace=workspace, type="test.named", payload={"contact_id": contact.pk, "name": "Zanzibar"})
+    other = emit(workspace=workspace, type="test.noted", payload={"note": "Zanzibar the island"})
+
+    contact_erase(contact=contact)
+
+    for event in (by_subject, by_payload, other):
+        event.refresh_from_db()
+    assert by_subject.payload == {"note": "[erased] called"}
+    assert by_payload.payload == {"contact_id": contact.pk, "name": ""}
+    # A name is too common to search every event for: one not about the contact keeps it.
+    assert other.payload == {"note": "Zanzibar the island"}
 
 
 # --- Export -----------------------------------------------------------------------------------------------
