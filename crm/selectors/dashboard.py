@@ -10,6 +10,8 @@ from builder.components import REGISTRY
 from builder.models import Component
 from crm.models import ConsentRecord, Contact, ContactActivity, ContactImport, CustomField, Tag
 
+FORM_LABEL_CHARS = 80
+
 
 def contact_exists(*, workspace) -> bool:
     return Contact.objects.for_workspace(workspace).exists()
@@ -73,3 +75,14 @@ def form_components(*, workspace) -> QuerySet[Component]:
         .select_related("page__site")
         .order_by("page__site__name", "page__site_id", "page__order", "page_id", "position", "id")
     )
+
+
+def form_choices(*, workspace) -> list[tuple[str, str]]:
+    """The workspace's forms as (value, label) choices, for "submitted form X" rules: an activity's
+    ref is the form's component id."""
+    choices = []
+    for component in form_components(workspace=workspace):
+        config = component.config or {}
+        heading = config.get("heading") or config.get("title") or component.type.replace("_", " ").capitalize()
+        choices.append((str(component.pk), f"{component.page.site.name} · {heading}"[:FORM_LABEL_CHARS]))
+    return choices

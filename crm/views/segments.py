@@ -19,13 +19,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.roles import Perm
 from accounts.views import dashboard_view, paginate, render_page, require, run_action
 from crm.models import Segment
-from crm.selectors.dashboard import form_components
+from crm.selectors.dashboard import form_choices
 from crm.selectors.segments import segment_count, segment_rule_catalog
 from crm.services.segments import segment_create, segment_delete, segment_update
 from crm.views import workspace_object_or_404
 
 EMPTY_RULES = {"match": "all", "rules": []}
-FORM_LABEL_CHARS = 80
 
 
 def _count_or_none(segment: Segment) -> int | None:
@@ -56,17 +55,6 @@ def segment_size(request, access, pk: int):
     return render_page(request, access, "crm/_segment_size.html", context)
 
 
-def workspace_forms(workspace) -> list[dict]:
-    """The workspace's forms, for "submitted form X" rules: an activity's ref is the form's component id."""
-    forms = []
-    for component in form_components(workspace=workspace):
-        config = component.config or {}
-        heading = config.get("heading") or config.get("title") or component.type.replace("_", " ").capitalize()
-        label = f"{component.page.site.name} · {heading}"[:FORM_LABEL_CHARS]
-        forms.append({"value": str(component.pk), "label": label})
-    return forms
-
-
 def _builder_page(request, access, segment: Segment | None, *, data: dict | None = None, errors: dict | None = None):
     can_write = access.can(Perm.WRITE_CONTENT)
     if data is None:
@@ -81,7 +69,7 @@ def _builder_page(request, access, segment: Segment | None, *, data: dict | None
         "csrfToken": get_token(request),
         "canWrite": can_write,
         "catalog": segment_rule_catalog(workspace=access.workspace),
-        "forms": workspace_forms(access.workspace),
+        "forms": [{"value": value, "label": label} for value, label in form_choices(workspace=access.workspace)],
         "rules": data["rules"],
         "errors": errors or {},
         "contactUrlPattern": reverse("dashboard:contacts-detail", args=[0]),

@@ -18,7 +18,6 @@ from crm.services.scoring import (
 )
 from crm.services.taxonomy import custom_field_create, custom_field_delete, custom_field_update
 from crm.views import workspace_object_or_404
-from crm.views.segments import workspace_forms
 
 _KIND_LABELS = dict(ActivityKind.choices)
 
@@ -85,13 +84,9 @@ def custom_field_remove(request, access, pk: int):
 # --- Scoring --------------------------------------------------------------------------------------------
 
 
-def _form_choices(access) -> list[tuple[str, str]]:
-    return [(form["value"], form["label"]) for form in workspace_forms(access.workspace)]
-
-
 def _scoring_page(request, access, *, rule_form=None, settings_form=None, status=200):
     can_write = access.can(Perm.WRITE_CONTENT)
-    forms_choices = _form_choices(access)
+    forms_choices = selectors.form_choices(workspace=access.workspace)
     form_names = dict(forms_choices)
     rules = list(ScoringRule.objects.for_workspace(access.workspace).order_by("name", "id"))
     for rule in rules:
@@ -124,7 +119,7 @@ def scoring(request, access):
     if request.method == "GET":
         return _scoring_page(request, access)
     require(access, Perm.WRITE_CONTENT)
-    form = ScoringRuleForm(request.POST, forms_choices=_form_choices(access))
+    form = ScoringRuleForm(request.POST, forms_choices=selectors.form_choices(workspace=access.workspace))
     created = submit(form, lambda _: scoring_rule_create(workspace=access.workspace, **form.service_data()))
     if created is None:
         return _scoring_page(request, access, rule_form=form)
@@ -136,7 +131,7 @@ def scoring(request, access):
 @require_http_methods(["GET", "POST"])
 def scoring_rule_edit(request, access, pk: int):
     rule = workspace_object_or_404(ScoringRule, access, pk)
-    forms_choices = _form_choices(access)
+    forms_choices = selectors.form_choices(workspace=access.workspace)
     if request.method == "POST":
         require(access, Perm.WRITE_CONTENT)
         form = ScoringRuleForm(request.POST, forms_choices=forms_choices, rule=rule)
