@@ -604,7 +604,6 @@ class _Superseded(Exception):
 class _Outcome:
     created: int = 0
     updated: int = 0
-    failed: int = 0
 
 
 class _Importer:
