@@ -27,7 +27,7 @@ from crm.services.segments import segment_create, segment_delete, segment_update
 
 @extend_schema_view(
     create=extend_schema(request=SegmentCreateSerializer, responses={201: SegmentSerializer}),
-    update=extend_schema(request=SegmentWriteSerializer, responses={200: SegmentSerializer}),
+    update=extend_schema(request=SegmentCreateSerializer, responses={200: SegmentSerializer}),
     partial_update=extend_schema(request=SegmentWriteSerializer, responses={200: SegmentSerializer}),
 )
 class SegmentViewSet(
@@ -49,7 +49,7 @@ class SegmentViewSet(
 
     def update(self, request, pk=None, partial=False):
         segment = self.get_object()
-        serializer = SegmentWriteSerializer(data=request.data)
+        serializer = (SegmentWriteSerializer if partial else SegmentCreateSerializer)(data=request.data)
         serializer.is_valid(raise_exception=True)
         segment = segment_update(segment=segment, **serializer.validated_data)
         return Response(SegmentSerializer(segment).data)

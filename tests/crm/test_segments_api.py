@@ -122,6 +122,15 @@ def test_update_renames_and_replaces_rules_and_refuses_a_taken_name(member, data
     assert segment.name == "one"
 
 
+def test_a_put_needs_the_whole_segment_and_leaves_it_as_it_was_without(member, data):
+    segment = SegmentFactory(workspace=member.workspace, name="One", rules=acme())
+    response = member.client.put(f"{URL}{segment.pk}/", {"name": "Renamed"}, format="json")
+    assert response.status_code == 400
+    assert "rules" in response.json()["error"]["details"]
+    segment.refresh_from_db()
+    assert (segment.name, segment.rules) == ("One", acme())
+
+
 def test_delete(member, data):
     segment = SegmentFactory(workspace=member.workspace)
     assert member.client.delete(f"{URL}{segment.pk}/").status_code == 204
