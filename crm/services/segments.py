@@ -4,6 +4,7 @@ against the workspace (crm.segments) before they are stored."""
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from accounts.models import User
 from crm.models import Segment
 from crm.segments import rules_clean
 
@@ -40,7 +41,7 @@ def segment_create(*, workspace, name: str, rules: dict, description: str = "", 
         name=_name_clean(workspace=workspace, name=name),
         description=str(description or "").strip(),
         rules=rules_clean(workspace=workspace, rules=rules),
-        created_by=actor if getattr(actor, "pk", None) and not hasattr(actor, "api_key") else None,
+        created_by=actor if isinstance(actor, User) else None,
     )
     return _save(segment)
 
