@@ -129,6 +129,7 @@ def conditions_match(conditions: dict, activity: ContactActivity) -> bool:
 
 #: A rule on score changes would score the scoring.
 _NOT_SCORABLE = {ActivityKind.SCORE_CHANGED}
+NAME_MAX = ScoringRule._meta.get_field("name").max_length
 RULE_FIELDS = ("name", "event_type", "conditions", "points", "cap_points", "cap_period", "is_active")
 
 
@@ -137,8 +138,8 @@ def _rule_clean(values: dict) -> dict:
     name = " ".join(str(values.get("name") or "").split())
     if not name:
         errors["name"] = ["A rule needs a name."]
-    elif len(name) > ScoringRule._meta.get_field("name").max_length:
-        errors["name"] = ["At most 120 characters."]
+    elif len(name) > NAME_MAX:
+        errors["name"] = [f"At most {NAME_MAX} characters."]
     if values.get("event_type") not in ActivityKind.values or values.get("event_type") in _NOT_SCORABLE:
         choices = ", ".join(kind for kind in ActivityKind.values if kind not in _NOT_SCORABLE)
         errors["event_type"] = [f"{values.get('event_type')!r} is not one of: {choices}."]
@@ -458,7 +459,7 @@ def _decay_batch(settings: ScoringSettings, *, now: datetime.datetime, cutoff: d
                         "reason": ScoreReason.DECAY,
                         "rule_id": None,
                     },
-                    f"crm.contact:{pk}",
+                    f"{Contact._meta.label_lower}:{pk}",
                 )
                 for pk, score, points in changes
             ],
