@@ -95,6 +95,19 @@ def test_list_shows_the_workspaces_imports_newest_first(editor, workspace):
     assert ids == [newer.pk, older.pk]
 
 
+def test_another_workspaces_import_and_its_report_are_404s(editor, assert_error):
+    other = ContactImportFactory()
+    assert_error(editor.client.get(f"{URL}{other.pk}/"), 404)
+    assert_error(editor.client.get(f"{URL}{other.pk}/errors/"), 404)
+
+
+def test_mapping_to_a_custom_field_only_another_workspace_has_is_a_400_naming_the_column(editor, assert_error):
+    CustomFieldFactory(key="plan", label="Plan")  # another workspace's
+    response = post_import(editor.client, "Email,Plan\na@b.co,Pro\n", {"Email": "email", "Plan": "custom:plan"})
+    assert_error(response, 400, code="validation_error", field="mapping.Plan")
+    assert not ContactImport.objects.exists()
+
+
 def test_preview_reads_columns_and_first_rows_and_suggests_targets(editor, workspace):
     CustomFieldFactory(workspace=workspace, key="plan", label="Subscription plan")
     CustomFieldFactory(workspace=workspace, key="industry", label="Industry")
