@@ -229,6 +229,16 @@ def test_bad_rules_are_a_400_naming_the_rule(member, data, rules, path):
     assert not Segment.objects.exists()
 
 
+def test_a_bad_rule_in_a_change_leaves_the_segment_as_it_was(member, data):
+    segment = SegmentFactory(workspace=member.workspace, name="One", rules=acme())
+    bad = {"rules": [{"field": "score", "op": "gt", "value": "lots"}]}
+    response = member.client.patch(f"{URL}{segment.pk}/", {"name": "Renamed", "rules": bad}, format="json")
+    assert response.status_code == 400
+    assert "rules.rules.0.value" in response.json()["error"]["details"]
+    segment.refresh_from_db()
+    assert (segment.name, segment.rules) == ("One", acme())
+
+
 def test_five_levels_and_a_hundred_conditions_are_allowed(member, data):
     assert member.client.post(f"{URL}preview/", {"rules": _deep(5)}, format="json").status_code == 200
     hundred = {"match": "any", "rules": [{"field": "score", "op": "eq", "value": n} for n in range(100)]}
