@@ -174,7 +174,10 @@ class ScoringRuleForm(ServiceForm):
     form = forms.ChoiceField(label="Which form", required=False, help_text="For form submissions: one form, or any.")
     points = forms.IntegerField(help_text="Negative points lower the score.")
     cap_points = forms.IntegerField(
-        label="At most", required=False, min_value=1, help_text="Points from this rule per contact; blank for no cap."
+        label="At most",
+        required=False,
+        help_text="Points from this rule per contact; blank for no cap.",
+        widget=forms.NumberInput(attrs={"min": 1}),
     )
     cap_period = forms.ChoiceField(label="Per", required=False, choices=[("", "—"), *ScorePeriod.choices])
     is_active = forms.BooleanField(label="Active", required=False, initial=True)
@@ -216,9 +219,11 @@ class ScoringRuleForm(ServiceForm):
 
 class ScoringSettingsForm(ServiceForm):
     decay_enabled = forms.BooleanField(label="Lower the scores of contacts who go quiet", required=False)
-    decay_after_days = forms.IntegerField(label="After this many days without activity", min_value=1)
+    decay_after_days = forms.IntegerField(
+        label="After this many days without activity", widget=forms.NumberInput(attrs={"min": 1})
+    )
     decay_points = forms.IntegerField(
         label="Take away this many points",
-        min_value=1,
         help_text="Again for every further period of silence; never below zero.",
+        widget=forms.NumberInput(attrs={"min": 1}),
     )

@@ -154,6 +154,7 @@ def test_adding_a_rule_for_one_form_with_a_cap(editor):
         ({"points": "0"}, "points", "not 0"),
         ({"points": "many"}, "points", "whole number"),
         ({"cap_points": "10"}, "cap_period", "needs its period"),
+        ({"cap_points": "0", "cap_period": "day"}, "cap_points", "at least 1"),
         ({"event_type": "score_changed"}, "event_type", "valid choice"),
     ],
 )
@@ -180,9 +181,12 @@ def test_decay_settings_are_saved_and_checked(editor):
     assert response.status_code == 302
     settings = ScoringSettings.objects.get(workspace=editor.workspace)
     assert (settings.decay_enabled, settings.decay_after_days, settings.decay_points) == (True, 14, 3)
-    response = editor.web.post(DECAY, {"decay_after_days": "99999", "decay_points": "3"})
+    response = editor.web.post(DECAY, {"decay_after_days": "99999", "decay_points": "0"})
     assert response.status_code == 200
-    assert "From 1 to" in response.context["settings_form"].errors["decay_after_days"][0]
+    errors = response.context["settings_form"].errors
+    assert "From 1 to" in errors["decay_after_days"][0] and "from 1 to" in errors["decay_points"][0]
+    settings.refresh_from_db()
+    assert (settings.decay_enabled, settings.decay_after_days, settings.decay_points) == (True, 14, 3)
 
 
 def test_viewers_see_scoring_read_only_and_cannot_change_it(viewer):
