@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from crm.models import CustomField, CustomFieldType, Tag
+from crm.services.taxonomy import OPTION_MAX_LENGTH, OPTIONS_MAX
 
 
 class TagSerializer(serializers.ModelSerializer):
@@ -31,13 +32,15 @@ class CustomFieldSerializer(serializers.ModelSerializer):
 class CustomFieldWriteSerializer(serializers.Serializer):
     """Validated with partial=True for updates, where every field is optional."""
 
-    key = serializers.CharField(max_length=63, help_text="Fixed once created.")
-    label = serializers.CharField(max_length=100)
+    key = serializers.CharField(
+        max_length=CustomField._meta.get_field("key").max_length, help_text="Fixed once created."
+    )
+    label = serializers.CharField(max_length=CustomField._meta.get_field("label").max_length)
     type = serializers.ChoiceField(choices=CustomFieldType.choices)
     options = serializers.ListField(
-        child=serializers.CharField(max_length=100),
+        child=serializers.CharField(max_length=OPTION_MAX_LENGTH),
         required=False,
-        max_length=200,
+        max_length=OPTIONS_MAX,
         help_text="The choices of a select field; only a select field has them.",
     )
     order = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
