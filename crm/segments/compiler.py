@@ -16,6 +16,8 @@ What empty and missing values mean, since negative operators must say what they 
 """
 
 import datetime
+import operator
+from functools import reduce
 from zoneinfo import ZoneInfo
 
 from django.db.models import Exists, OuterRef, Q
@@ -43,17 +45,9 @@ class Compiler:
         if group["match"] == "any":
             if not parts or any(part is None for part in parts):
                 return None
-            combined = Q()
-            for part in parts:
-                combined |= part
-            return combined
+            return reduce(operator.or_, parts)
         parts = [part for part in parts if part is not None]
-        if not parts:
-            return None
-        combined = Q()
-        for part in parts:
-            combined &= part
-        return combined
+        return reduce(operator.and_, parts) if parts else None
 
     def condition(self, rule: dict) -> Q:
         field, op, value = rule["field"], rule["op"], rule["value"]
