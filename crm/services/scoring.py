@@ -133,6 +133,14 @@ NAME_MAX = ScoringRule._meta.get_field("name").max_length
 RULE_FIELDS = ("name", "event_type", "conditions", "points", "cap_points", "cap_period", "is_active")
 
 
+POINTS_MESSAGE = f"A whole number from -{POINTS_MAX} to {POINTS_MAX}, not 0."
+
+
+def _points_valid(points) -> bool:
+    """Points a rule gives or a person adds by hand: a whole number, not 0, within ±POINTS_MAX."""
+    return isinstance(points, int) and not isinstance(points, bool) and 0 < abs(points) <= POINTS_MAX
+
+
 def _rule_clean(values: dict) -> dict:
     errors: dict[str, list[str]] = {}
     name = " ".join(str(values.get("name") or "").split())
@@ -143,9 +151,8 @@ def _rule_clean(values: dict) -> dict:
     if values.get("event_type") not in ActivityKind.values or values.get("event_type") in _NOT_SCORABLE:
         choices = ", ".join(kind for kind in ActivityKind.values if kind not in _NOT_SCORABLE)
         errors["event_type"] = [f"{values.get('event_type')!r} is not one of: {choices}."]
-    points = values.get("points")
-    if isinstance(points, bool) or not isinstance(points, int) or not points or abs(points) > POINTS_MAX:
-        errors["points"] = [f"A whole number from -{POINTS_MAX} to {POINTS_MAX}, not 0."]
+    if not _points_valid(values.get("points")):
+        errors["points"] = [POINTS_MESSAGE]
     cap_points, cap_period = values.get("cap_points"), values.get("cap_period") or ""
     if cap_period and cap_period not in ScorePeriod.values:
         errors["cap_period"] = [f"{cap_period!r} is not one of: {', '.join(ScorePeriod.values)}."]
@@ -362,8 +369,8 @@ def score_adjust(*, contact: Contact, points: int, note: str = "", actor=None) -
     """A change by hand, with an optional note saying why (kept on the timeline)."""
     note = str(note or "").strip()
     errors = {}
-    if isinstance(points, bool) or not isinstance(points, int) or not points or abs(points) > POINTS_MAX:
-        errors["points"] = [f"A whole number from -{POINTS_MAX} to {POINTS_MAX}, not 0."]
+    if not _points_valid(points):
+        errors["points"] = [POINTS_MESSAGE]
     if len(note) > NOTE_MAX:
         errors["note"] = [f"At most {NOTE_MAX} characters."]
     if errors:
