@@ -85,6 +85,14 @@ def test_another_workspaces_contact_is_not_found(editor):
     assert editor.web.post(reverse("dashboard:contacts-tag-add", args=[stranger.pk]), {"tags": "x"}).status_code == 404
 
 
+def test_an_id_too_large_for_the_database_is_not_found(editor, contact):
+    huge = 10**30
+    assert editor.web.get(reverse("dashboard:contacts-detail", args=[huge])).status_code == 404
+    assert editor.web.get(reverse("dashboard:contacts-segment", args=[huge])).status_code == 404
+    remove = reverse("dashboard:contacts-tag-remove", args=[contact.pk, huge])
+    assert editor.web.post(remove).status_code == 404
+
+
 def _profile(contact, **changes) -> dict:
     data = {
         "first_name": contact.first_name,
