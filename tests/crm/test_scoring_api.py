@@ -143,6 +143,23 @@ def test_a_change_by_hand_through_the_api(editor, assert_error):
     assert ScoreChange.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"points": "lots"}, "points"),
+        ({"points": 1.5}, "points"),
+        ({"points": 10_001}, "points"),
+        ({"points": [5]}, "points"),
+        ({"points": 5, "note": ["why"]}, "note"),
+    ],
+)
+def test_a_bad_change_by_hand_is_a_400_naming_the_field(editor, assert_error, body, field):
+    contact = ContactFactory(workspace=editor.workspace, score=7)
+    response = editor.client.post(f"/api/v1/contacts/{contact.pk}/score/", body, format="json")
+    assert_error(response, 400, field=field)
+    assert (Contact.objects.get(pk=contact.pk).score, ScoreChange.objects.count()) == (7, 0)
+
+
 def test_a_viewer_cannot_change_a_score(make_member, assert_error):
     viewer = make_member(role=Role.VIEWER)
     contact = ContactFactory(workspace=viewer.workspace)
