@@ -7,8 +7,9 @@ from rest_framework import serializers
 from crm.filters import ContactFilter
 from crm.models import Contact, ContactActivity, ContactStatus, LifecycleStage, Tag
 from crm.services.bulk import BULK_ACTIONS, BULK_MAX
+from crm.services.fields import EMAIL_MAX
+from crm.services.tags import TAG_NAME_MAX
 
-TAG_NAME_MAX = Tag._meta.get_field("name").max_length
 TAGS_MAX = 50
 
 
@@ -94,13 +95,13 @@ class _ContactWriteSerializer(serializers.Serializer):
 
 
 class ContactCreateSerializer(_ContactWriteSerializer):
-    email = serializers.CharField(max_length=254)
+    email = serializers.CharField(max_length=EMAIL_MAX)
 
 
 class ContactUpdateSerializer(_ContactWriteSerializer):
     """Only what is given changes; an empty value clears a field. `tags`, when given, is the whole set."""
 
-    email = serializers.CharField(max_length=254, required=False)
+    email = serializers.CharField(max_length=EMAIL_MAX, required=False)
     status = serializers.ChoiceField(choices=ContactStatus.choices, required=False)
 
 
