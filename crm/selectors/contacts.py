@@ -14,6 +14,7 @@ from crm.models import Contact, Tag
 ORDERING_FIELDS = ("created_at", "last_activity_at", "score", "email", "last_name")
 DEFAULT_ORDERING = "-created_at"
 SEARCH_MAX = 200
+SEARCH_PARAM = "search"
 #: What people type around the digits of a phone number.
 _PHONE_PUNCTUATION = re.compile(r"[\s()+.\-/]")
 _PHONE_MIN_DIGITS = 3
@@ -33,6 +34,15 @@ def contact_list(*, workspace, filters=None, search: str = "", ordering: str = "
         raise ValidationError(filterset.errors)
     contacts = contact_search(filterset.qs, search)
     return contacts.order_by(*ordering_resolve(ordering)).prefetch_related(tags_prefetch())
+
+
+def list_params_check(params, *, field: str) -> None:
+    """Refuse, naming `field`, a parameter that is neither one of the list's filters nor the search:
+    where filters choose what a bulk action or an export covers, a misspelt one must not widen it to
+    every contact (the list itself just ignores it)."""
+    unknown = sorted(set(params) - {*ContactFilter.base_filters, SEARCH_PARAM})
+    if unknown:
+        raise ValidationError({field: [f"Unknown parameter {unknown[0]!r}."]})
 
 
 def params_querydict(params) -> QueryDict:

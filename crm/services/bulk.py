@@ -17,9 +17,8 @@ from django.utils import timezone
 from accounts.models import User
 from core.events import emit_many
 from crm.events import TAG_ADDED, TAG_REMOVED
-from crm.filters import ContactFilter
 from crm.models import ActivityKind, Contact, ContactActivity, ContactSource, ContactTag, Tag
-from crm.selectors.contacts import contact_list
+from crm.selectors.contacts import SEARCH_PARAM, contact_list, list_params_check
 from crm.selectors.scoring import scoring_rules_for
 from crm.services.scoring import score_activity
 from crm.services.tags import tag_name_clean, tags_resolve
@@ -166,13 +165,11 @@ def contacts_bulk(
 
 def _matching_ids(workspace, filters: dict) -> list[int]:
     """The ids the contact list would show for these parameters (one more than BULK_MAX at most)."""
+    list_params_check(filters, field="filter")
     params = dict(filters)
-    search = params.pop("search", "")
+    search = params.pop(SEARCH_PARAM, "")
     if not isinstance(search, str):
         raise ValidationError({"filter.search": ["Expected text."]})
-    unknown = sorted(set(params) - set(ContactFilter.base_filters))
-    if unknown:
-        raise ValidationError({"filter": [f"Unknown parameter {unknown[0]!r}."]})
     try:
         contacts = contact_list(workspace=workspace, filters=params, search=search)
         return list(contacts.prefetch_related(None).values_list("pk", flat=True)[: BULK_MAX + 1])

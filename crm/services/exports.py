@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from core.csv import csv_safe
 from crm.models import Contact, ContactExport, CustomField, JobStatus, Segment, Tag
-from crm.selectors.contacts import contact_list
+from crm.selectors.contacts import SEARCH_PARAM, contact_list, list_params_check
 from crm.selectors.segments import segment_contacts
 
 STANDARD_COLUMNS = (
@@ -34,8 +34,6 @@ STANDARD_COLUMNS = (
     "last_activity_at",
 )
 CHUNK_SIZE = 2000
-#: Query parameters of the contact list an export may carry, besides ContactFilter's own.
-SEARCH_PARAM = "search"
 
 
 def _when(moment) -> str:
@@ -112,6 +110,7 @@ def contact_export_create(*, workspace, segment: Segment | None = None, filters=
     if segment is not None and segment.workspace_id != workspace.pk:
         raise ValidationError({"segment": ["No such segment in this workspace."]})
     filters = _filters_clean(filters)
+    list_params_check(filters, field="filters")
     contacts = export_queryset(workspace=workspace, segment=segment, filters=filters)
     return ContactExport.objects.create(
         workspace=workspace,

@@ -130,6 +130,7 @@ def test_a_search_filter_narrows_the_export(editor, workspace):
         ({"segment": "x"}, "segment"),
         ({"filters": ["tag"]}, "filters"),
         ({"filters": {"score_min": "lots"}}, "filters.score_min"),
+        ({"filters": {"stag": "lead"}}, "filters"),
     ],
 )
 def test_a_bad_export_request_is_a_400_naming_the_field(editor, body, field, assert_error):
