@@ -165,6 +165,12 @@ def test_a_bad_upload_is_a_400_naming_the_field(editor, body, field, message, as
     assert not ContactImport.objects.exists()
 
 
+@pytest.mark.parametrize("body", [{}, {"file": "not a file"}])
+def test_a_preview_without_a_file_is_a_400_naming_file(editor, body, assert_error):
+    response = editor.client.post(f"{URL}preview/", body, format="multipart")
+    assert_error(response, 400, code="validation_error", field="file")
+
+
 def test_a_binary_file_is_refused_by_the_preview_too(editor, assert_error):
     upload = SimpleUploadedFile("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00", content_type="text/csv")
     response = editor.client.post(f"{URL}preview/", {"file": upload}, format="multipart")
