@@ -11,7 +11,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("sites/", include("builder.dashboard_urls")),
     path("contacts/", include("crm.dashboard_urls")),
-    path("campaigns/", core_views.section, {"section": "campaigns"}, name="campaigns"),
+    path("campaigns/", include("campaigns.dashboard_urls")),
     path("workflows/", core_views.section, {"section": "workflows"}, name="workflows"),
     path("analytics/", core_views.section, {"section": "analytics"}, name="analytics"),
     path("settings/", account_views.settings_general, name="settings"),

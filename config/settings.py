@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "accounts",
     "builder",
     "crm",
+    "campaigns",
 ]
 
 MIDDLEWARE = [
@@ -160,6 +161,9 @@ CELERY_BEAT_SCHEDULE = {
     "events-sweep": {"task": "core.tasks.sweep_events", "schedule": 30.0},
     "crm-score-decay": {"task": "crm.tasks.score_decay", "schedule": crontab(hour=3, minute=15)},
     "crm-imports-resume": {"task": "crm.tasks.contact_imports_resume", "schedule": 300.0},
+    "campaigns-start-due": {"task": "campaigns.tasks.lifecycle.campaigns_start_due", "schedule": 15.0},
+    "campaigns-ab-decide": {"task": "campaigns.tasks.lifecycle.campaigns_ab_decide", "schedule": 60.0},
+    "email-sends-sweep": {"task": "campaigns.tasks.delivery.email_sends_sweep", "schedule": 30.0},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
@@ -278,6 +282,25 @@ elif env.str("EMAIL_URL", default=""):
     globals().update(env.email_url("EMAIL_URL"))
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+# Tracking webhooks (/webhooks/email/<esp>/tracking/) take HTTP basic auth with this "user:password";
+# ESPs that sign their webhooks also need their key, e.g. ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY.
+if _webhook_secret := env.str("ANYMAIL_WEBHOOK_SECRET", default=""):
+    ANYMAIL["WEBHOOK_SECRET"] = _webhook_secret
+
+# --- Campaigns and delivery -----------------------------------------------------------------------
+# Where recipients' pixels, links and unsubscribe pages point: the public address of this install.
+EMAIL_PUBLIC_URL = env.str("EMAIL_PUBLIC_URL", default=SITE_URL).rstrip("/")
+# An address whose mail the ESP's inbound webhook hands back, for mailto: unsubscribes
+# (unsubscribe@mail.example.com becomes unsubscribe+<token>@mail.example.com); blank: https only.
+UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="")
+# Rows a worker claims at a time, and how many workers send one campaign side by side.
+SENDING_BATCH_SIZE = env.int("SENDING_BATCH_SIZE", default=200)
+SENDING_PARALLELISM = env.int("SENDING_PARALLELISM", default=2)
+# A claim lapses after this long, so rows held by a killed worker go back to the others.
+SENDING_LEASE_SECONDS = env.int("SENDING_LEASE_SECONDS", default=120)
+SENDING_MAX_ATTEMPTS = env.int("SENDING_MAX_ATTEMPTS", default=6)
+# How long a double opt-in confirmation link stays valid.
+OPTIN_MAX_AGE = env.int("OPTIN_MAX_AGE", default=7 * 24 * 3600)
 
 # --- Internationalisation, static -----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("builder.urls")),
     path("", include("crm.urls")),
+    path("", include("campaigns.urls")),
 ]
 
 urlpatterns = [
@@ -18,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("f/", include("builder.public_urls")),
+    path("", include("campaigns.public_urls")),
     path("", include("config.dashboard_urls")),
 ]
 

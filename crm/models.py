@@ -31,6 +31,8 @@ class ContactStatus(models.TextChoices):
     UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
     BOUNCED = "bounced", "Bounced"
     COMPLAINED = "complained", "Complained"
+    #: Signed up through a double opt-in form and hasn't clicked the confirmation link yet.
+    UNCONFIRMED = "unconfirmed", "Awaiting confirmation"
 
 
 class ContactSource(models.TextChoices):
@@ -88,7 +90,7 @@ class CustomField(TenantModel):
 
 class ContactQuerySet(TenantQuerySet):
     def sendable(self) -> "ContactQuerySet":
-        """Contacts any sending path may email: not unsubscribed, bounced or complained."""
+        """Contacts marketing mail may go to: not unsubscribed, bounced, complained or unconfirmed."""
         return self.filter(status=ContactStatus.ACTIVE)
 
 

@@ -1,6 +1,8 @@
 """factory_boy factories. TENANT_FACTORIES maps each tenant model to a factory that builds one row
 in a given workspace; the tenant-isolation test uses it for every API route."""
 
+import secrets
+
 import factory
 from django.utils import timezone
 
@@ -9,6 +11,17 @@ from accounts.models import ApiKey, AuditAction, AuditEvent, Invitation, Members
 from accounts.roles import Role
 from builder.components import get_type
 from builder.models import Component, FormSubmission, Page, Revision, RevisionKind, Site, Template
+from campaigns.models import (
+    Campaign,
+    EmailEngagement,
+    EmailSend,
+    EngagementKind,
+    OptInRequest,
+    Sender,
+    SenderStatus,
+    SendingSettings,
+    SendKind,
+)
 from crm.models import (
     ActivityKind,
     ConsentRecord,
@@ -271,6 +284,45 @@ class ContactExportFactory(factory.django.DjangoModelFactory):
     workspace = factory.SubFactory(WorkspaceFactory)
 
 
+class SenderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Sender
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    from_name = "Northwind News"
+    from_email = factory.Sequence(lambda n: f"news{n}@northwind.example")
+    status = SenderStatus.VERIFIED
+    verified_at = factory.LazyFunction(timezone.now)
+
+
+class CampaignFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Campaign
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"Campaign {n}")
+    subject = "Hello {{ contact.first_name | default('there') }}"
+    sender = factory.LazyAttribute(lambda o: SenderFactory(workspace=o.workspace))
+    content = factory.LazyFunction(
+        lambda: {"blocks": [{"type": "heading", "text": "Hello"}, {"type": "text", "text": "News from us."}]}
+    )
+
+
+class EmailSendFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EmailSend
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    contact = factory.LazyAttribute(lambda o: ContactFactory(workspace=o.workspace))
+    kind = SendKind.TRANSACTIONAL
+    idempotency_key = factory.Sequence(lambda n: f"test:{n}")
+    token = factory.Sequence(lambda n: f"tok{n:020d}")
+    from_email = "Northwind <news@northwind.example>"
+    to_email = factory.LazyAttribute(lambda o: o.contact.email if o.contact else "someone@example.com")
+    subject = "Hello"
+    body = factory.LazyFunction(lambda: {"html": "<p>Hello</p>", "text": "Hello"})
+
+
 TENANT_FACTORIES = {
     Workspace: lambda workspace: workspace,
     Membership: membership_in,
@@ -308,4 +360,14 @@ TENANT_FACTORIES = {
         reason="Bad email.",
     ),
     ContactExport: lambda workspace: ContactExportFactory(workspace=workspace),
+    SendingSettings: lambda workspace: SendingSettings.objects.get_or_create(workspace=workspace)[0],
+    Sender: lambda workspace: SenderFactory(workspace=workspace),
+    Campaign: lambda workspace: CampaignFactory(workspace=workspace),
+    EmailSend: lambda workspace: EmailSendFactory(workspace=workspace),
+    EmailEngagement: lambda workspace: EmailEngagement.objects.create(
+        workspace=workspace, send=EmailSendFactory(workspace=workspace), kind=EngagementKind.OPEN
+    ),
+    OptInRequest: lambda workspace: OptInRequest.objects.create(
+        workspace=workspace, contact=ContactFactory(workspace=workspace), token_hash=secrets.token_hex(32)
+    ),
 }

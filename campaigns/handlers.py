@@ -1,0 +1,1 @@
+"""Event handlers owned by the email app."""
