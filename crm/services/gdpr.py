@@ -19,7 +19,10 @@ Where a contact's personal data lives, and what erasure does to each place:
 - Contact export files that mention the email are deleted; the export's record (who exported what)
   stays. Their filters, segment rules, other contacts' timelines and the audit log are redacted where
   they mention the email or phone; audit entries about the contact name it "Contact #<id>".
-- Sent emails: there is no email app yet; when there is, its sends must be erased here too.
+- Sent emails (campaigns): the contact's ledger rows, and any row addressed to its email, keep their
+  row (campaign counts stay right) with the address, subject, body and error blanked and the contact
+  unlinked; one still waiting to go out is skipped instead. Tracked link addresses and opt-in requests
+  that mention the person are redacted or (opt-ins, by cascade) deleted.
 
 Names alone are too common to search the whole workspace for ("Ann" is in "Annual"), so they are
 redacted only in rows already tied to the contact; the email and phone are searched everywhere.
@@ -32,13 +35,14 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Q, TextField
+from django.db.models import F, Q, TextField
 from django.db.models.functions import Cast, Lower, Trim
 from django.utils import timezone
 
 from accounts.models import AuditAction, AuditEvent
 from accounts.services import audit_record
 from builder.models import FormSubmission
+from campaigns.models import PENDING, EmailEngagement, EmailSend, SendStatus
 from core.events import emit
 from core.models import Event, EventDelivery
 from crm.events import CONTACT_ERASED, CONTACT_UPDATED
@@ -88,8 +92,15 @@ def _contact_submissions(contact: Contact) -> models.QuerySet:
     )
 
 
-def _rows(queryset, *fields: str) -> list[dict]:
-    return list(queryset.values(*fields))
+def _contact_sends(contact: Contact) -> models.QuerySet:
+    """Emails sent to the contact: its own ledger rows, and any addressed to its email (a test send)."""
+    return EmailSend.objects.filter(workspace_id=contact.workspace_id).filter(
+        Q(contact=contact) | Q(to_email=contact.email)
+    )
+
+
+def _rows(queryset, *fields: str, **expressions) -> list[dict]:
+    return list(queryset.values(*fields, **expressions))
 
 
 @transaction.atomic
@@ -142,8 +153,21 @@ def contact_data_export(*, contact: Contact, actor=None, ip: str | None = None) 
             "user_agent",
             "created_at",
         ),
-        # No email app yet, so nothing has been sent; its sends belong here once it exists.
-        "emails": [],
+        "emails": _rows(
+            _contact_sends(contact).order_by("queued_at", "id"),
+            "kind",
+            "from_email",
+            "to_email",
+            "subject",
+            "status",
+            "queued_at",
+            "sent_at",
+            "first_opened_at",
+            "first_clicked_at",
+            "open_count",
+            "click_count",
+            campaign=F("campaign__name"),
+        ),
     }
     audit_record(
         workspace=contact.workspace,
@@ -298,6 +322,11 @@ def contact_erase(*, contact: Contact, actor=None, ip: str | None = None) -> dic
             data={}, email="", ip_hash="", user_agent="", page_url=""
         ),
     }
+    sends = _contact_sends(contact)
+    send_ids = list(sends.values_list("pk", flat=True))
+    sends = EmailSend.objects.filter(pk__in=send_ids)
+    sends.filter(status__in=PENDING).update(status=SendStatus.SKIPPED, claimed_until=None)
+    counts["email_sends"] = sends.update(contact=None, to_email="", subject="", body={}, error="")
     contact.delete()
     counts["contacts"] = 1
 
@@ -327,6 +356,9 @@ def contact_erase(*, contact: Contact, actor=None, ip: str | None = None) -> dic
         _mentioning(Segment.objects.filter(**in_workspace), ["rules", "description"], wide),
         ("rules", "description"),
         redactor,
+    )
+    counts["email_links"] = _redact_rows(
+        _mentioning(EmailEngagement.objects.filter(**in_workspace), ["url"], wide), ("url",), redactor
     )
     counts["other_activities"] = _redact_rows(
         _mentioning(ContactActivity.objects.filter(**in_workspace), ["data"], wide), ("data",), redactor

@@ -11,6 +11,7 @@ from accounts.roles import Role
 from accounts.services import audit_record
 from builder.models import FormSubmission
 from builder.services.submissions import form_submission_create
+from campaigns.models import EmailEngagement, EmailSend, EngagementKind, OptInRequest, SendKind, SendStatus
 from core.events import dispatch, emit
 from core.models import Event, EventDelivery
 from crm.events import CONTACT_ERASED, CONTACT_UPDATED
@@ -29,9 +30,11 @@ from crm.services.gdpr import contact_data_export, contact_erase, contact_suppre
 from crm.services.scoring import score_adjust, scoring_rule_create
 from crm.services.tags import contact_tags_add, tags_resolve
 from tests.factories import (
+    CampaignFactory,
     ComponentFactory,
     ContactFactory,
     ContactImportFactory,
+    EmailSendFactory,
     PageFactory,
     SegmentFactory,
     SiteFactory,
@@ -91,6 +94,31 @@ def submit(form, data: dict, *, consent: bool = False) -> FormSubmission:
     return submission
 
 
+def send_emails(workspace, contact) -> None:
+    """A campaign email they opened a personalised link in, one still queued, a test sent to their
+    address, and a double opt-in request."""
+    campaign = CampaignFactory(workspace=workspace, name="Spring news")
+    sent = EmailSendFactory(
+        workspace=workspace,
+        contact=contact,
+        campaign=campaign,
+        kind=SendKind.CAMPAIGN,
+        subject="Zanzibar, spring is here",
+        status=SendStatus.SENT,
+        open_count=1,
+    )
+    EmailEngagement.objects.create(
+        workspace=workspace,
+        send=sent,
+        campaign=campaign,
+        kind=EngagementKind.CLICK,
+        url=f"https://shop.example/welcome?email={EMAIL}",
+    )
+    EmailSendFactory(workspace=workspace, contact=contact, kind=SendKind.WORKFLOW, subject="Welcome Zanzibar")
+    EmailSendFactory(workspace=workspace, contact=None, to_email=EMAIL, subject="[Test] Spring news")
+    OptInRequest.objects.create(workspace=workspace, contact=contact, token_hash="0" * 64, consent_text="Yes")
+
+
 @pytest.fixture
 def lived_in_contact(workspace, form, editor):
     """A contact with a history in every corner: a form submission with consent, tags, a note, score
@@ -131,6 +159,7 @@ def lived_in_contact(workspace, form, editor):
     )
     export = ContactExport.objects.create(workspace=workspace, filters={"search": EMAIL})
     export.file.save("contacts.csv", ContentFile(f"email,first_name\n{EMAIL},Zanzibar\n".encode()))
+    send_emails(workspace, contact)
     contact_data_export(contact=contact, actor=editor.user)
     assert database_mentions(NEEDLES), "the scenario should store the person's data somewhere to erase"
     return contact
@@ -154,6 +183,11 @@ def test_erasure_leaves_no_trace_of_the_person_in_any_column_of_any_table(lived_
     assert counts["import_errors"] == 1
     assert counts["export_files"] == 1
     assert counts["events"] >= 1 and counts["event_errors"] == 1
+    assert counts["email_sends"] == 3 and counts["email_links"] == 1
+    # The campaign still counts the email it sent; the one still queued will not go out.
+    assert EmailSend.objects.filter(kind=SendKind.CAMPAIGN, status=SendStatus.SENT, open_count=1).count() == 1
+    assert EmailSend.objects.get(kind=SendKind.WORKFLOW).status == SendStatus.SKIPPED
+    assert not OptInRequest.objects.exists()
     assert ContactImportError.objects.get().row == {}
     assert ContactExport.objects.get().file.name == ""
 
@@ -243,7 +277,12 @@ def test_the_export_holds_everything_stored_about_the_contact(lived_in_contact, 
     assert sorted(change["points"] for change in data["score_changes"]) == [5, 10]
     # Matched by the normalised email although the visitor typed it with spaces and capitals.
     assert [s["data"]["message"] for s in data["form_submissions"]] == ["Please call Zanzibar on +1 415 555 0199"]
-    assert data["emails"] == []
+    assert sorted((email["kind"], email["subject"]) for email in data["emails"]) == [
+        ("campaign", "Zanzibar, spring is here"),
+        ("transactional", "[Test] Spring news"),
+        ("workflow", "Welcome Zanzibar"),
+    ]
+    assert {email["campaign"] for email in data["emails"]} == {"Spring news", None}
     entry = AuditEvent.objects.filter(action=AuditAction.CONTACT_EXPORTED).latest("id")
     assert (entry.target_repr, entry.ip, entry.actor) == (
         f"Contact #{lived_in_contact.pk}",
