@@ -166,7 +166,7 @@ def contact_data_export(*, contact: Contact, actor=None, ip: str | None = None) 
             "first_clicked_at",
             "open_count",
             "click_count",
-            campaign=F("campaign__name"),
+            campaign_name=F("campaign__name"),
         ),
     }
     audit_record(

@@ -282,7 +282,7 @@ def test_the_export_holds_everything_stored_about_the_contact(lived_in_contact, 
         ("transactional", "[Test] Spring news"),
         ("workflow", "Welcome Zanzibar"),
     ]
-    assert {email["campaign"] for email in data["emails"]} == {"Spring news", None}
+    assert {email["campaign_name"] for email in data["emails"]} == {"Spring news", None}
     entry = AuditEvent.objects.filter(action=AuditAction.CONTACT_EXPORTED).latest("id")
     assert (entry.target_repr, entry.ip, entry.actor) == (
         f"Contact #{lived_in_contact.pk}",
