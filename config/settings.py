@@ -5,6 +5,7 @@ transport, the in-memory channel layer, a local-memory cache and an email file o
 var/. DATABASE_URL and REDIS_URL switch to PostgreSQL and Redis, which is how it scales out.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -272,20 +273,22 @@ SPECTACULAR_SETTINGS = {
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Siteflow <no-reply@siteflow.localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_FILE_PATH = VAR_DIR / "outbox"
-ANYMAIL = {}
+# Anymail reads only Django settings, so each ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"]:
+# EMAIL_PROVIDER=sendgrid with ANYMAIL_SENDGRID_API_KEY, ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY, and
+# ANYMAIL_WEBHOOK_SECRET ("user:password", the basic auth every tracking webhook must present).
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_") and name != "ANYMAIL_"
+}
 _esp = env.str("EMAIL_PROVIDER", default="")
 if _esp:
-    # e.g. EMAIL_PROVIDER=sendgrid with ANYMAIL_SENDGRID_API_KEY; anymail reads its keys from the environment.
     EMAIL_BACKEND = f"anymail.backends.{_esp}.EmailBackend"
 elif env.str("EMAIL_URL", default=""):
     # EMAIL_URL=smtp+tls://user:pass@host:587 sets EMAIL_BACKEND, EMAIL_HOST and the rest.
     globals().update(env.email_url("EMAIL_URL"))
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-# Tracking webhooks (/webhooks/email/<esp>/tracking/) take HTTP basic auth with this "user:password";
-# ESPs that sign their webhooks also need their key, e.g. ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY.
-if _webhook_secret := env.str("ANYMAIL_WEBHOOK_SECRET", default=""):
-    ANYMAIL["WEBHOOK_SECRET"] = _webhook_secret
 
 # --- Campaigns and delivery -----------------------------------------------------------------------
 # Where recipients' pixels, links and unsubscribe pages point: the public address of this install.
