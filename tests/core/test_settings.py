@@ -27,13 +27,23 @@ print(json.dumps({
     "secure": [settings.SESSION_COOKIE_SECURE, settings.CSRF_COOKIE_SECURE, settings.SECURE_SSL_REDIRECT],
     "hsts": settings.SECURE_HSTS_SECONDS,
     "verification": settings.ACCOUNT_EMAIL_VERIFICATION,
+    "anymail": settings.ANYMAIL,
 }))
 """
-CONFIG_VARS = ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_ENV", "SECRET_KEY", "ALLOWED_HOSTS")
+CONFIG_VARS = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "CELERY_BROKER_URL",
+    "DJANGO_ENV",
+    "SECRET_KEY",
+    "ALLOWED_HOSTS",
+    "EMAIL_URL",
+    "EMAIL_PROVIDER",
+)
 
 
 def load_settings(tmp_path, **env) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS}
+    clean = {k: v for k, v in os.environ.items() if k not in CONFIG_VARS and not k.startswith("ANYMAIL_")}
     clean.update(DJANGO_SETTINGS_MODULE="config.settings", VAR_DIR=str(tmp_path), LOG_LEVEL="WARNING", **env)
     return subprocess.run(
         [sys.executable, "-c", PROBE], cwd=settings.BASE_DIR, env=clean, capture_output=True, text=True, timeout=60
@@ -75,3 +85,27 @@ def test_production_turns_on_secure_cookies_hsts_and_mandatory_verification(tmp_
     assert loaded["secure"] == [True, True, True]
     assert loaded["hsts"] >= 31536000
     assert loaded["verification"] == "mandatory"
+
+
+def test_an_esp_and_its_keys_are_chosen_by_environment_variables(tmp_path):
+    result = load_settings(
+        tmp_path,
+        EMAIL_PROVIDER="mailgun",
+        ANYMAIL_MAILGUN_API_KEY="key-123",
+        ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY="sign-456",
+        ANYMAIL_WEBHOOK_SECRET="hooks:s3cret",
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(result.stdout)
+    assert loaded["email"] == "anymail.backends.mailgun.EmailBackend"
+    assert loaded["anymail"] == {
+        "MAILGUN_API_KEY": "key-123",
+        "MAILGUN_WEBHOOK_SIGNING_KEY": "sign-456",
+        "WEBHOOK_SECRET": "hooks:s3cret",
+    }
+
+
+def test_smtp_is_chosen_by_email_url(tmp_path):
+    result = load_settings(tmp_path, EMAIL_URL="smtp+tls://user:pass@smtp.example.com:587")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["email"] == "django.core.mail.backends.smtp.EmailBackend"
