@@ -11,6 +11,7 @@ from accounts.roles import Role
 from builder import services as builder_services
 from builder.models import Site, Template
 from builder.services.library import template_library_load
+from campaigns.demo import demo_campaigns_seed
 from crm.demo import demo_crm_seed
 
 #: The demo site's template: its home page has a contact form.
@@ -50,6 +51,8 @@ class Command(BaseCommand):
             builder_services.site_create(workspace=workspace, name=template.name, template=template, actor=demo)
         added = demo_crm_seed(workspace=workspace, actor=demo, team=team)
         self.stdout.write(f"Contacts: {added} added.")
+        added = demo_campaigns_seed(workspace=workspace, actor=demo)
+        self.stdout.write(f"Campaigns: {added} added.")
         self.stdout.write(f"Demo workspace '{workspace.name}' ready; log in as {settings.DEMO_EMAIL}.")
 
     def _user(self, email: str, name: str, staff: bool = False) -> User:
