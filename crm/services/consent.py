@@ -46,9 +46,9 @@ def consent_record(
         at=at,
     )
     if purpose == MARKETING_EMAIL:
-        # A fresh opt-in brings back someone who had unsubscribed; a bounce or complaint is about the
-        # address, not the person's wishes, so it stays.
-        if granted and contact.status == ContactStatus.UNSUBSCRIBED:
+        # A fresh opt-in brings back someone who had unsubscribed, or confirms someone awaiting a
+        # double opt-in; a bounce or complaint is about the address, not the person's wishes, so it stays.
+        if granted and contact.status in (ContactStatus.UNSUBSCRIBED, ContactStatus.UNCONFIRMED):
             contact.status = ContactStatus.ACTIVE
             contact.save(update_fields=["status", "updated_at"])
         elif not granted and contact.status == ContactStatus.ACTIVE:

@@ -45,7 +45,7 @@ from builder.models import FormSubmission
 from campaigns.models import PENDING, EmailEngagement, EmailSend, SendStatus
 from core.events import emit
 from core.models import Event, EventDelivery
-from crm.events import CONTACT_ERASED, CONTACT_UPDATED
+from crm.events import CONTACT_ERASED, CONTACT_UNSUBSCRIBED, CONTACT_UPDATED
 from crm.models import (
     ActivityKind,
     ConsentRecord,
@@ -392,9 +392,12 @@ SUPPRESSED = (ContactStatus.UNSUBSCRIBED, ContactStatus.BOUNCED, ContactStatus.C
 
 
 @transaction.atomic
-def contact_suppress(*, contact: Contact, status: str, reason: str = "", source: str = "", actor=None) -> Contact:
+def contact_suppress(
+    *, contact: Contact, status: str, reason: str = "", source: str = "", actor=None, details: dict | None = None
+) -> Contact:
     """Flag a contact that must not be emailed: unsubscribed (their wish: marketing consent is
-    withdrawn too), bounced or complained (about the address). Every sending path honours it through
+    withdrawn too, and `contact.unsubscribed` emitted with `details`, e.g. the email whose link they
+    followed), bounced or complained (about the address). Every sending path honours it through
     `Contact.objects.sendable()`. Setting the status it already has changes nothing."""
     errors = {}
     if status not in SUPPRESSED:
@@ -420,6 +423,12 @@ def contact_suppress(*, contact: Contact, status: str, reason: str = "", source:
     )
     if status == ContactStatus.UNSUBSCRIBED:
         consent_record(contact=contact, granted=False, text=reason, source=source, actor=actor)
+        emit(
+            workspace=contact.workspace_id,
+            type=CONTACT_UNSUBSCRIBED,
+            payload={"contact_id": contact.pk, "source": source, **(details or {})},
+            subject=contact,
+        )
     emit(
         workspace=contact.workspace_id,
         type=CONTACT_UPDATED,
