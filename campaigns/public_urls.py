@@ -1,8 +1,44 @@
 """Public, unauthenticated endpoints recipients reach from an email: tracking, unsubscribe,
 confirmations; and the ESPs' webhooks."""
 
-from django.urls import path  # noqa: F401
+from functools import wraps
+
+from anymail import urls as anymail_urls
+from anymail.utils import get_anymail_setting
+from django.http import HttpResponseForbidden
+from django.urls import URLPattern, include, path, re_path
+
+from campaigns import public_views
 
 app_name = "campaigns_public"
 
-urlpatterns: list = []
+_TOKEN = r"(?P<token>[A-Za-z0-9_-]{1,64})"
+
+
+def _secret_required(view):
+    """Anymail only warns when no WEBHOOK_SECRET is set; here a webhook without one is refused, since
+    anyone could otherwise report a bounce and suppress a contact."""
+
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        if not get_anymail_setting("webhook_secret", default=None):
+            return HttpResponseForbidden("Set ANYMAIL_WEBHOOK_SECRET to receive email webhooks.")
+        return view(request, *args, **kwargs)
+
+    return guarded
+
+
+webhook_patterns = [
+    URLPattern(pattern.pattern, _secret_required(pattern.callback), pattern.default_args, pattern.name)
+    for pattern in anymail_urls.urlpatterns
+]
+
+urlpatterns = [
+    re_path(rf"^t/o/{_TOKEN}\.gif$", public_views.open_pixel, name="open"),
+    re_path(rf"^t/c/{_TOKEN}$", public_views.click, name="click"),
+    re_path(rf"^u/{_TOKEN}/$", public_views.unsubscribe, name="unsubscribe"),
+    re_path(rf"^u/{_TOKEN}/resubscribe/$", public_views.resubscribe, name="resubscribe"),
+    path("c/<str:signed>/", public_views.optin_confirm_page, name="optin-confirm"),
+    path("senders/verify/<str:token>/", public_views.sender_verify_page, name="sender-verify"),
+    path("webhooks/email/", include((webhook_patterns, anymail_urls.app_name))),
+]
