@@ -6,10 +6,11 @@ from django.core.exceptions import ValidationError
 
 from builder.components.types import FORM_SUBMITTED
 from builder.models import FormSubmission
-from core.events import on
+from core.events import emit, on
 from core.logging import get_logger
 from core.models import Event
-from crm.models import ActivityKind, ContactSource
+from crm.events import CONTACT_OPTIN_REQUESTED
+from crm.models import ActivityKind, ContactSource, ContactStatus
 from crm.services.activities import activity_record
 from crm.services.consent import consent_record
 from crm.services.contacts import contact_upsert
@@ -79,7 +80,7 @@ def contact_from_form_submission(event: Event) -> None:
         at=at,
     )
     try:
-        contact, _ = contact_upsert(**upsert, **profile, custom_fields=custom)
+        contact, created = contact_upsert(**upsert, **profile, custom_fields=custom)
     except ValidationError as exc:
         bad = set(exc.message_dict)
         if "email" in bad:
@@ -90,7 +91,7 @@ def contact_from_form_submission(event: Event) -> None:
         log.info("form_submission_fields_skipped", event_id=event.pk, fields=sorted(bad))
         profile = {name: value for name, value in profile.items() if name not in bad}
         custom = {key: value for key, value in custom.items() if f"custom_fields.{key}" not in bad}
-        contact, _ = contact_upsert(**upsert, **profile, custom_fields=custom)
+        contact, created = contact_upsert(**upsert, **profile, custom_fields=custom)
     activity_record(
         contact=contact,
         kind=ActivityKind.FORM_SUBMITTED,
@@ -106,7 +107,23 @@ def contact_from_form_submission(event: Event) -> None:
         source="form",
         at=at,
     )
-    if payload.get("consent_given"):
+    if payload.get("double_opt_in") and (created or contact.status != ContactStatus.ACTIVE):
+        # Consent waits for the confirmation link; meanwhile a new contact gets no marketing mail, and
+        # an unsubscribed one stays unsubscribed. An active contact has nothing to confirm.
+        if created:
+            contact.status = ContactStatus.UNCONFIRMED
+            contact.save(update_fields=["status", "updated_at"])
+        emit(
+            workspace=event.workspace_id,
+            type=CONTACT_OPTIN_REQUESTED,
+            payload={
+                "contact_id": contact.pk,
+                "component_id": component_id,
+                "submission_id": payload.get("submission_id"),
+            },
+            subject=contact,
+        )
+    elif payload.get("consent_given"):
         submission = (
             FormSubmission.objects.filter(pk=payload.get("submission_id")).values("consent_text", "ip_hash").first()
             or {}
