@@ -396,8 +396,8 @@ def contact_suppress(
     *, contact: Contact, status: str, reason: str = "", source: str = "", actor=None, details: dict | None = None
 ) -> Contact:
     """Flag a contact that must not be emailed: unsubscribed (their wish: marketing consent is
-    withdrawn too, and `contact.unsubscribed` emitted with `details`, e.g. the email whose link they
-    followed), bounced or complained (about the address). Every sending path honours it through
+    withdrawn too, and `contact.unsubscribed` emitted; `details`, e.g. the email whose link they
+    followed, go in the event and on the timeline entry), bounced or complained (about the address). Every sending path honours it through
     `Contact.objects.sendable()`. Setting the status it already has changes nothing."""
     errors = {}
     if status not in SUPPRESSED:
@@ -417,7 +417,7 @@ def contact_suppress(
         contact=contact,
         kind=ActivityKind.UNSUBSCRIBED if status == ContactStatus.UNSUBSCRIBED else ActivityKind.FIELD_CHANGED,
         ref="status",
-        data={"field": "status", "from": previous, "to": status, "reason": reason},
+        data={"field": "status", "from": previous, "to": status, "reason": reason, **(details or {})},
         source=source,
         actor=actor,
     )
