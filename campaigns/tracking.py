@@ -9,7 +9,8 @@ the signature and is a 404, never an open redirect.
 import html
 import re
 import secrets
-from urllib.parse import quote, urlencode
+from collections.abc import Callable
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core import signing
@@ -41,9 +42,14 @@ def _click_signer(token: str) -> signing.Signer:
     return signing.Signer(salt=f"{CLICK_SALT}:{token}")
 
 
+def _click_urls(token: str) -> Callable[[str], str]:
+    """Makes a message's tracked links, its signer and address prefix built once for all of them."""
+    signer, prefix = _click_signer(token), _public(f"/t/c/{token}?{CLICK_PARAM}=")
+    return lambda url: prefix + quote(signer.sign(url), safe="")
+
+
 def click_url(token: str, url: str) -> str:
-    signed = _click_signer(token).sign(url)
-    return _public(f"/t/c/{token}?{urlencode({CLICK_PARAM: signed}, quote_via=quote)}")
+    return _click_urls(token)(url)
 
 
 def click_destination(token: str, signed: str) -> str | None:
@@ -86,14 +92,14 @@ def tracking_apply(html_text: str, *, token: str, track_opens: bool, track_click
     """Rewrite the message's http(s) links to tracked ones (never its unsubscribe link, mailto:, tel:
     or #anchors) and append the open pixel."""
     if track_clicks:
-        unsubscribe = unsubscribe_url(token)
+        unsubscribe, tracked = unsubscribe_url(token), _click_urls(token)
 
         def rewrite(match: re.Match) -> str:
             href = html.unescape(match.group(3)).strip()
             if not _TRACKABLE.match(href) or href == unsubscribe:
                 return match.group(0)
             quote_char = match.group(2)
-            return f"{match.group(1)}{quote_char}{html.escape(click_url(token, href))}{quote_char}"
+            return f"{match.group(1)}{quote_char}{html.escape(tracked(href))}{quote_char}"
 
         html_text = _HREF.sub(rewrite, html_text)
     if track_opens:
