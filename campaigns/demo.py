@@ -12,8 +12,11 @@ import random
 import secrets
 import zoneinfo
 
+from django.conf import settings
+from django.templatetags.static import static
 from django.utils import timezone
 
+from campaigns.content import content_clean
 from campaigns.models import (
     AbMetric,
     Campaign,
@@ -27,8 +30,9 @@ from campaigns.models import (
     SendKind,
     SendStatus,
 )
+from campaigns.tracking import new_send_token
 from crm.demo import NEWSLETTER_NO_PURCHASE
-from crm.models import Contact, ContactStatus, Segment
+from crm.models import ActivityKind, Contact, ContactActivity, ContactStatus, Segment
 
 SEED = 2027
 POSTAL_ADDRESS = "Acme Marketing Lda.\nRua das Flores 28, 2º\n1200-195 Lisboa\nPortugal"
@@ -61,50 +65,75 @@ def _content(blocks: list[dict]) -> dict:
     return {"blocks": blocks}
 
 
-SENT_CONTENT = _content(
-    [
-        {"type": "heading", "text": "5 landing page tests worth running this spring", "level": 1},
-        {
-            "type": "text",
-            "text": 'Hi {{ contact.first_name | default("there") }},\n\nWe ran 212 landing page experiments for our '
-            "clients last quarter. Five of them moved conversion rates by more than 20%, and none needed a "
-            "redesign. Here is what they were, and how to run them on your own pages.",
-        },
-        {
-            "type": "image",
-            "src": f"{SITE}/static/newsletter/spring-tests.png",
-            "alt": "A landing page with five highlighted areas",
-            "href": SENT_LINKS[0][0],
-        },
-        {"type": "button", "text": "Read the five tests", "url": SENT_LINKS[0][0]},
-        {"type": "divider"},
-        {
-            "type": "columns",
-            "left": "**Live webinar, 45 minutes**\nPaid social that pays back: what we changed for three "
-            f"clients in 2026. [Save your seat]({SENT_LINKS[1][0]})",
-            "right": "**Case study**\nHow Lumen Health cut its cost per lead by 38% in one quarter. "
-            f"[Read the story]({SENT_LINKS[2][0]})",
-        },
-        {"type": "footer", "text": "You get this because you subscribed to Signal & Noise on our site."},
-    ]
-)
+def _columns(*columns: list[dict]) -> dict:
+    return {"type": "columns", "columns": [{"blocks": blocks} for blocks in columns]}
+
+
+def _sent_content() -> dict:
+    image = f"{settings.EMAIL_PUBLIC_URL}{static('builder/media/saas-dashboard.svg')}"
+    return _content(
+        [
+            {"type": "heading", "text": "5 landing page tests worth running this spring", "level": 1},
+            {
+                "type": "text",
+                "text": '<p>Hi {{ contact.first_name | default("there") }},</p><p>We ran 212 landing page '
+                "experiments for our clients last quarter. Five of them moved conversion rates by more than 20%, "
+                "and <strong>none needed a redesign</strong>. Here is what they were, and how to run them on your "
+                "own pages.</p>",
+            },
+            {
+                "type": "image",
+                "src": image,
+                "alt": "Five highlighted areas of a landing page",
+                "link": SENT_LINKS[0][0],
+            },
+            {"type": "button", "label": "Read the five tests", "url": SENT_LINKS[0][0], "background": "#5046e5"},
+            {"type": "divider"},
+            _columns(
+                [
+                    {"type": "heading", "text": "Live webinar, 45 minutes", "level": 3},
+                    {
+                        "type": "text",
+                        "text": "<p>Paid social that pays back: what we changed for three clients in 2026. "
+                        f'<a href="{SENT_LINKS[1][0]}">Save your seat</a></p>',
+                    },
+                ],
+                [
+                    {"type": "heading", "text": "Case study", "level": 3},
+                    {
+                        "type": "text",
+                        "text": "<p>How Lumen Health cut its cost per lead by 38% in one quarter. "
+                        f'<a href="{SENT_LINKS[2][0]}">Read the story</a></p>',
+                    },
+                ],
+            ),
+            {"type": "footer", "text": "You get this because you subscribed to Signal & Noise on our site."},
+        ]
+    )
+
+
 DRAFT_CONTENT = _content(
     [
         {"type": "heading", "text": "Is your ad spend working as hard as you are?", "level": 1},
         {
             "type": "text",
-            "text": 'Hi {{ contact.first_name | default("there") }},\n\nThis summer we are opening ten free '
-            'performance audits for {{ contact.company | default("growing teams") }}. In one call we look at '
-            "your paid search and social accounts and come back with the three changes that would save you the "
-            "most, yours to keep whether or not you work with us.",
+            "text": '<p>Hi {{ contact.first_name | default("there") }},</p><p>This summer we are opening ten free '
+            'performance audits for {{ contact.company | default("growing teams") }}. In one call we look at your '
+            "paid search and social accounts and come back with <strong>the three changes that would save you the "
+            "most</strong>, yours to keep whether or not you work with us.</p>",
         },
-        {"type": "button", "text": "Book my free audit", "url": f"{SITE}/#contact"},
+        {"type": "button", "label": "Book my free audit", "url": f"{SITE}/#contact", "background": "#5046e5"},
         {"type": "divider"},
-        {
-            "type": "columns",
-            "left": "**What you get**\nA 30-minute call, a written summary and a prioritised list of fixes.",
-            "right": "**What we need**\nRead-only access to your ad accounts for one week. Nothing else.",
-        },
+        _columns(
+            [
+                {"type": "heading", "text": "What you get", "level": 3},
+                {"type": "text", "text": "<p>A 30-minute call, a written summary and a prioritised list of fixes.</p>"},
+            ],
+            [
+                {"type": "heading", "text": "What we need", "level": 3},
+                {"type": "text", "text": "<p>Read-only access to your ad accounts for one week. Nothing else.</p>"},
+            ],
+        ),
         {"type": "footer", "text": "Questions? Reply to this email; it reaches Maya directly."},
     ]
 )
@@ -159,7 +188,7 @@ class _SentCampaign:
             campaign=campaign,
             variant=variant,
             idempotency_key=f"campaign:{campaign.pk}:{contact.pk}",
-            token=secrets.token_urlsafe(18),
+            token=new_send_token(),
             from_email=f"{campaign.sender.from_name} <{campaign.sender.from_email}>",
             to_email=contact.email,
             subject=campaign.subject_b if variant == "b" else campaign.subject,
@@ -232,7 +261,7 @@ def _sent_campaign(rng: random.Random, workspace, sender: Sender, actor, now: da
         subject_b='{{ contact.first_name | default("Hi") }}, these 5 tests lifted conversions 20%+',
         preheader="No redesign needed: what 212 experiments taught us.",
         sender=sender,
-        content=SENT_CONTENT,
+        content=content_clean(_sent_content()),
         audience={},
         status=CampaignStatus.SENT,
         ab_test_percent=AB_PERCENT,
@@ -262,8 +291,33 @@ def _sent_campaign(rng: random.Random, workspace, sender: Sender, actor, now: da
             row.status = SendStatus.COMPLAINED
     EmailSend.objects.bulk_create(built.sends, batch_size=500)
     EmailEngagement.objects.bulk_create(built.engagements, batch_size=1000)
+    _unsubscribed_from(campaign, [row for row in built.sends if row.contact in unsubscribed])
     created = start - datetime.timedelta(days=2)
     Campaign.objects.filter(pk=campaign.pk).update(created_at=created, updated_at=campaign.finished_at)
+
+
+def _unsubscribed_from(campaign: Campaign, rows: list[EmailSend]) -> None:
+    """The unsubscribe on these contacts' timelines (the CRM's demo made one at a random moment) now
+    follows their reading this campaign, and names it, as the unsubscribe page records it."""
+    for row in rows:
+        at = (row.first_opened_at or row.delivered_at) + datetime.timedelta(minutes=3)
+        entry = {
+            "ref": f"campaign:{campaign.pk}",
+            "at": at,
+            "source": "email",
+            "data": {
+                "field": "status",
+                "from": ContactStatus.ACTIVE,
+                "to": ContactStatus.UNSUBSCRIBED,
+                "reason": f"Unsubscribed from the email “{row.subject}”.",
+                "send_id": row.pk,
+            },
+        }
+        timeline = ContactActivity.objects.filter(contact=row.contact, kind=ActivityKind.UNSUBSCRIBED)
+        if not timeline.update(**entry):
+            ContactActivity.objects.create(
+                workspace_id=row.workspace_id, contact=row.contact, kind=ActivityKind.UNSUBSCRIBED, **entry
+            )
 
 
 def _draft_campaign(workspace, sender: Sender, actor) -> None:
@@ -274,7 +328,7 @@ def _draft_campaign(workspace, sender: Sender, actor) -> None:
         subject='{{ contact.first_name | default("Hi") }}, a free audit of your ad accounts',
         preheader="Ten spots this summer: three fixes you keep, whether or not we work together.",
         sender=sender,
-        content=DRAFT_CONTENT,
+        content=content_clean(DRAFT_CONTENT),
         audience={"segments": [segment.pk]} if segment else {},
         created_by=actor,
     )

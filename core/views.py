@@ -27,12 +27,6 @@ SECTIONS = {
     section.slug: section
     for section in (
         Section(
-            "campaigns",
-            "Campaigns",
-            "Send email campaigns to segments of your contacts and see what they did next.",
-            ("Email editor with your site's styles", "Scheduled and A/B tested sends", "Opens, clicks and conversions"),
-        ),
-        Section(
             "workflows",
             "Workflows",
             "Automate follow-ups: when something happens on a site, do something for that contact.",
