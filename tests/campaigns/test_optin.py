@@ -12,6 +12,7 @@ from freezegun import freeze_time
 
 from builder.services.submissions import form_submission_create
 from campaigns.models import EmailSend, OptInRequest, Sender, SenderStatus, SendKind
+from campaigns.selectors import campaign_audience
 from campaigns.services.optin import optin_confirm_url
 from core.events import dispatch
 from core.models import Event
@@ -88,8 +89,10 @@ def test_unconfirmed_contacts_are_left_out_of_a_campaigns_audience(form, workspa
     confirmed = ContactFactory(workspace=workspace)
     sign_up(form)
     waiting = Contact.objects.get(workspace=workspace, email="ada@example.com")
-    audience = set(Contact.objects.for_workspace(workspace).sendable())
-    assert confirmed in audience and waiting not in audience
+    everyone = set(campaign_audience(workspace, {}))
+    assert confirmed in everyone and waiting not in everyone
+    Client().post(confirmation_link(waiting))
+    assert waiting in set(campaign_audience(workspace, {}))
 
 
 def test_opening_the_link_only_asks_and_the_button_confirms(form, workspace):
