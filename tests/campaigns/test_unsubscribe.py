@@ -2,11 +2,15 @@
 first and offers to resubscribe, a mailto: unsubscribe works too, and a token touches only the
 contact its message went to."""
 
+import re
+from html import unescape
+
 import pytest
 from anymail.inbound import AnymailInboundMessage
 from anymail.signals import AnymailInboundEvent, EventType, inbound
 from django.test import Client
 
+from campaigns.delivery.messages import MessageBuilder
 from campaigns.models import SendKind
 from campaigns.tracking import mailto_token, new_send_token, unsubscribe_mailto, unsubscribe_url
 from core.models import Event
@@ -17,6 +21,7 @@ from tests.factories import CampaignFactory, ContactFactory, EmailSendFactory, W
 pytestmark = pytest.mark.django_db
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
+FORM_ENCODED = "application/x-www-form-urlencoded"
 
 
 def marketing_send(workspace=None, email: str = "ada@example.com"):
@@ -34,7 +39,7 @@ def marketing_send(workspace=None, email: str = "ada@example.com"):
 def one_click(token: str):
     """What a mail provider sends: a bare form POST, no cookie, no CSRF token, no session."""
     client = Client(enforce_csrf_checks=True)
-    return client.post(f"/u/{token}/", data=ONE_CLICK, content_type="application/x-www-form-urlencoded")
+    return client.post(f"/u/{token}/", data=ONE_CLICK, content_type=FORM_ENCODED)
 
 
 def status_of(contact) -> str:
@@ -178,3 +183,30 @@ def test_mail_to_other_addresses_is_ignored(settings):
     inbound_mail(f"unsubscribe+{new_send_token()}@mail.siteflow.test")
     assert status_of(send.contact) == ContactStatus.ACTIVE
     assert not ConsentRecord.objects.exists()
+
+
+def test_a_built_campaign_message_unsubscribes_from_its_header_and_its_footer(settings):
+    """The delivery path's real message: its List-Unsubscribe URL takes the one-click POST, and the
+    footer's unsubscribe link is the page itself, never rewritten into a tracked link."""
+    settings.EMAIL_PUBLIC_URL = "https://mail.siteflow.test"
+    send = marketing_send()
+    campaign = send.campaign
+    campaign.content = {"blocks": [{"type": "button", "label": "Shop", "url": "https://shop.example.com/?a=1&b=2"}]}
+    campaign.save(update_fields=["content"])
+
+    message = MessageBuilder(workspace_id=send.workspace_id, campaign=campaign).build(send)
+    assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    https_link = re.search(r"<(https://[^>]+)>", message.extra_headers["List-Unsubscribe"]).group(1)
+    assert https_link == unsubscribe_url(send.token)
+    html = message.alternatives[0][0]
+    assert f'href="{https_link}"' in html
+    tracked = re.search(r'href="(https://mail\.siteflow\.test/t/c/[^"]+)"', html).group(1)
+    assert Client().get(unescape(tracked).removeprefix(settings.EMAIL_PUBLIC_URL))["Location"] == (
+        "https://shop.example.com/?a=1&b=2"
+    )
+
+    response = Client(enforce_csrf_checks=True).post(
+        https_link.removeprefix(settings.EMAIL_PUBLIC_URL), data=ONE_CLICK, content_type=FORM_ENCODED
+    )
+    assert response.status_code == 200
+    assert status_of(send.contact) == ContactStatus.UNSUBSCRIBED
