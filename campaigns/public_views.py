@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from campaigns.services.engagement import (
     click_record,
@@ -69,18 +69,19 @@ def _masked(email: str) -> str:
     return f"{local[:1]}•••@{domain}" if domain else "your address"
 
 
-@require_GET
+@require_safe
 def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
-    open_record(token=token, user_agent=request.headers.get("User-Agent", ""))
+    if request.method == "GET":  # a HEAD (a link checker) fetches nothing, so it opened nothing
+        open_record(token=token, user_agent=request.headers.get("User-Agent", ""))
     return HttpResponse(PIXEL_GIF, content_type="image/gif", headers={"Cache-Control": NO_STORE})
 
 
-@require_GET
+@require_safe
 def click(request: HttpRequest, token: str) -> HttpResponse:
     url = click_destination(token, request.GET.get(CLICK_PARAM, ""))
     if url is None:
         return _invalid_link(request)
-    send = send_by_token(token)
+    send = send_by_token(token) if request.method == "GET" else None
     if send is not None:
         click_record(send=send, url=url)
     response = HttpResponseRedirect(url)

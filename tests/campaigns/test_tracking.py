@@ -268,3 +268,11 @@ def test_with_click_tracking_off_links_still_lead_on_and_nothing_is_recorded(sen
     send.refresh_from_db()
     assert (send.click_count, send.open_count) == (0, 0)
     assert not EmailEngagement.objects.exists()
+
+
+def test_a_head_request_answers_like_a_get_and_records_nothing(send):
+    client = Client()
+    assert client.head(local(open_pixel_url(send.token)), HTTP_USER_AGENT=BROWSER)["Content-Type"] == "image/gif"
+    assert client.head(local(click_url(send.token, "https://example.com/a")))["Location"] == "https://example.com/a"
+    send.refresh_from_db()
+    assert (send.open_count, send.machine_open_count, send.click_count) == (0, 0, 0)
