@@ -2,8 +2,11 @@
 first and offers to resubscribe, a mailto: unsubscribe works too, and a token touches only the
 contact its message went to."""
 
+import base64
+import json
 import re
 from html import unescape
+from pathlib import Path
 
 import pytest
 from anymail.inbound import AnymailInboundMessage
@@ -208,5 +211,21 @@ def test_a_built_campaign_message_unsubscribes_from_its_header_and_its_footer(se
     response = Client(enforce_csrf_checks=True).post(
         https_link.removeprefix(settings.EMAIL_PUBLIC_URL), data=ONE_CLICK, content_type=FORM_ENCODED
     )
+    assert response.status_code == 200
+    assert status_of(send.contact) == ContactStatus.UNSUBSCRIBED
+
+
+def test_mail_to_the_unsubscribe_address_through_an_inbound_webhook_unsubscribes(settings):
+    settings.UNSUBSCRIBE_MAILTO = "unsubscribe@mail.siteflow.test"
+    settings.ANYMAIL = {"WEBHOOK_SECRET": "siteflow:webhook-secret"}
+    send = marketing_send()
+    body = json.loads((Path(__file__).parent / "payloads" / "postmark_inbound.json").read_text())
+    address = unsubscribe_mailto(send.token).removeprefix("mailto:").partition("?")[0]
+    body["ToFull"] = [{"Email": address, "Name": "", "MailboxHash": send.token}]
+    body["OriginalRecipient"] = address
+    auth = "Basic " + base64.b64encode(b"siteflow:webhook-secret").decode()
+
+    url = "/webhooks/email/postmark/inbound/"
+    response = Client().post(url, data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=auth)
     assert response.status_code == 200
     assert status_of(send.contact) == ContactStatus.UNSUBSCRIBED
