@@ -41,13 +41,16 @@ def _directory() -> Path:
     return Path(settings.EMAIL_FILE_PATH).resolve()
 
 
+def _is_message_file(path: Path) -> bool:
+    """A plain file the backend could have written: a name without separators or "..", and no link
+    that would lead out of the folder."""
+    return bool(_FILE_NAME.match(path.name)) and ".." not in path.name and not path.is_symlink() and path.is_file()
+
+
 def _file(name: str) -> Path:
     """The outbox file called `name`; a 404 for anything else (a path, a link out, a missing file)."""
-    directory = _directory()
-    if not _FILE_NAME.match(name) or ".." in name:
-        raise Http404("No such message.")
-    path = directory / name
-    if path.is_symlink() or path.resolve().parent != directory or not path.is_file():
+    path = _directory() / name
+    if path.parent != _directory() or not _is_message_file(path):
         raise Http404("No such message.")
     return path
 
@@ -108,7 +111,7 @@ def _newest_first() -> list[tuple[Path, int]]:
     directory = _directory()
     if not directory.is_dir():
         return []
-    files = [path for path in directory.iterdir() if _FILE_NAME.match(path.name) and path.is_file()]
+    files = [path for path in directory.iterdir() if _is_message_file(path)]
     files.sort(key=lambda path: (path.stat().st_mtime_ns, path.name), reverse=True)
     return [(path, index) for path in files for index in reversed(range(len(_spans_of(path))))]
 

@@ -278,7 +278,7 @@ def test_recipient_count_follows_the_audience_picked(editor):
 # --- Test, schedule, send ---------------------------------------------------------------------------
 
 
-def test_send_test_saves_then_mails_the_address(ready, draft, mailoutbox, celery_eager):
+def test_send_test_saves_then_mails_the_address(ready, draft):
     response = ready.web.post(
         url("edit", draft), {**form_data(draft, name="Tested"), "action": "test", "email": "me@example.com"}
     )
