@@ -164,8 +164,16 @@ def _apply(campaign: Campaign, changes: dict) -> None:
         setattr(campaign, name, value)
 
 
+def _for_update(*, skip_locked: bool = False):
+    """Campaigns locked for a change, their workspace and sender read along (only the campaign's row
+    is locked: the sender, an outer join, can't be)."""
+    return Campaign.objects.select_for_update(of=("self",), skip_locked=skip_locked).select_related(
+        "workspace", "sender"
+    )
+
+
 def _locked(campaign: Campaign) -> Campaign:
-    return Campaign.objects.select_for_update().select_related("workspace", "sender").get(pk=campaign.pk)
+    return _for_update().get(pk=campaign.pk)
 
 
 def _require_status(campaign: Campaign, allowed, doing: str) -> None:
@@ -337,8 +345,7 @@ def campaigns_start_due(*, now: datetime.datetime | None = None) -> int:
     for pk in due.order_by("scheduled_at").values_list("pk", flat=True)[:DUE_BATCH]:
         with transaction.atomic():
             campaign = (
-                Campaign.objects.select_for_update(skip_locked=True)
-                .select_related("workspace", "sender")
+                _for_update(skip_locked=True)
                 .filter(pk=pk, status=CampaignStatus.SCHEDULED, scheduled_at__lte=now)
                 .first()
             )
@@ -381,9 +388,7 @@ def campaign_start(*, campaign_id: int) -> int:
     is dispatched once it commits. Returns the rows written: 0 when the campaign is not sending (or
     paused) or already has its rows, so running it twice is harmless."""
     with transaction.atomic():
-        campaign = (
-            Campaign.objects.select_for_update().select_related("workspace", "sender").filter(pk=campaign_id).first()
-        )
+        campaign = _for_update().filter(pk=campaign_id).first()
         if (
             campaign is None
             or campaign.status not in (CampaignStatus.SENDING, CampaignStatus.PAUSED)

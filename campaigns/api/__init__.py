@@ -1,0 +1,1 @@
+"""The email app's API: campaigns, senders, sending settings, the ledger and suppressions."""
