@@ -3,8 +3,11 @@ ready to send (postal address, verified sender), and added once however often th
 
 import pytest
 from django.db.models import Count
+from django.urls import reverse
 
-from campaigns.demo import DRAFT_NAME, SENT_NAME, demo_campaigns_seed
+from accounts.roles import Role
+from campaigns.content import content_clean
+from campaigns.demo import DRAFT_NAME, SENT_NAME, UNSUBSCRIBES, demo_campaigns_seed
 from campaigns.models import (
     Campaign,
     CampaignStatus,
@@ -14,6 +17,7 @@ from campaigns.models import (
     SendingSettings,
     SendStatus,
 )
+from campaigns.selectors import campaign_stats
 from crm.demo import demo_crm_seed
 from crm.models import ContactStatus
 from tests.factories import UserFactory, WorkspaceFactory
@@ -77,3 +81,36 @@ def test_the_sent_campaign_has_realistic_rates_spread_over_days(demo_workspace):
     variants = dict(sends.values_list("variant").annotate(n=Count("id")))
     assert variants["a"] == variants["b"] and variants[""] > variants["a"] * 3
     assert campaign.ab_winner == "b"
+
+
+def test_its_report_counts_the_unsubscribes_and_the_content_is_as_the_services_store_it(demo_workspace):
+    workspace, _ = demo_workspace
+    campaign = Campaign.objects.get(workspace=workspace, name=SENT_NAME)
+    stats = campaign_stats(campaign)
+    assert stats["unsubscribes"] == UNSUBSCRIBES and stats["complaints"] == 1
+    assert 0.3 < stats["open_rate"] < 0.5 and len(stats["links"]) == 3
+    assert stats["ab"]["winner"] == "b"
+    assert stats["ab"]["variants"]["b"]["open_rate"] > 0
+    for each in Campaign.objects.for_workspace(workspace):
+        assert content_clean(each.content) == each.content
+
+
+def test_every_page_renders_with_the_demo(demo_workspace, login_as):
+    workspace, _ = demo_workspace
+    member = login_as(Role.VIEWER, workspace=workspace)
+    sent = Campaign.objects.get(workspace=workspace, name=SENT_NAME)
+    draft = Campaign.objects.get(workspace=workspace, name=DRAFT_NAME)
+    pages = [
+        reverse("dashboard:campaigns"),
+        reverse("dashboard:campaigns-report", args=[sent.pk]),
+        reverse("dashboard:campaigns-preview", args=[sent.pk]),
+        reverse("dashboard:campaigns-edit", args=[draft.pk]),
+        reverse("dashboard:campaigns-preview", args=[draft.pk]),
+        reverse("dashboard:campaigns-senders"),
+        reverse("dashboard:campaigns-settings"),
+    ]
+    for page in pages:
+        assert member.web.get(page).status_code == 200, page
+    report = member.web.get(pages[1])
+    assert sum(report.context["chart"]["opens"]) > 100 and 'data-testid="ab-winner"' in report.content.decode()
+    assert "Hi " in member.web.get(pages[4]).content.decode()
