@@ -118,12 +118,8 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         return _invalid_link(request)
     if request.method == "POST":
         one_click = request.POST.get(ONE_CLICK_BODY[0]) == ONE_CLICK_BODY[1]
-        send.contact = email_unsubscribe(
-            send=send,
-            reason=f"{'One-click unsubscribe' if one_click else 'Unsubscribe page'} of the email “{send.subject}”."[
-                :500
-            ],
-        )
+        how = "One-click unsubscribe" if one_click else "Unsubscribe page"
+        send.contact = email_unsubscribe(send=send, reason=f"{how} of the email “{send.subject}”.")
     return _unsubscribe_page(request, send)
 
 

@@ -110,14 +110,12 @@ def open_record(*, token: str, user_agent: str = "", at: datetime.datetime | Non
     if send is None or not _tracking_settings(send.workspace_id)[0]:
         return None
     machine = is_machine_open(user_agent=user_agent, send=send, at=at)
-    if machine:
-        EmailSend.objects.filter(pk=send.pk).update(machine_open_count=F("machine_open_count") + 1)
-        _engagement(send, EngagementKind.OPEN, at, machine=True)
-    elif send.first_opened_at is None:
+    if not machine and send.first_opened_at is None:
         _first_open(send, at)
-    else:
-        EmailSend.objects.filter(pk=send.pk).update(open_count=F("open_count") + 1)
-        _engagement(send, EngagementKind.OPEN, at)
+        return send
+    counter = "machine_open_count" if machine else "open_count"
+    EmailSend.objects.filter(pk=send.pk).update(**{counter: F(counter) + 1})
+    _engagement(send, EngagementKind.OPEN, at, machine=machine)
     return send
 
 
@@ -144,7 +142,7 @@ def click_record(*, send: EmailSend, url: str, at: datetime.datetime | None = No
 
 
 @transaction.atomic
-def email_unsubscribe(*, send: EmailSend, reason: str = "", source: str = UNSUBSCRIBE_SOURCE) -> Contact | None:
+def email_unsubscribe(*, send: EmailSend, reason: str, source: str = UNSUBSCRIBE_SOURCE) -> Contact | None:
     """The recipient of this message asked for no more marketing mail: the contact is flagged
     unsubscribed and its consent withdrawn (by `contact_suppress`, which emits `contact.unsubscribed`).
     Asking again changes nothing. None when the contact has since been erased."""
@@ -153,7 +151,7 @@ def email_unsubscribe(*, send: EmailSend, reason: str = "", source: str = UNSUBS
     return contact_suppress(
         contact=send.contact,
         status=ContactStatus.UNSUBSCRIBED,
-        reason=reason or f"Unsubscribed from the email “{send.subject}”."[:500],
+        reason=reason,
         source=source,
         details={"send_id": send.pk},
     )
