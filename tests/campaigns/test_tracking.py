@@ -3,15 +3,18 @@ leads only to the URL that was in that email."""
 
 import datetime
 import struct
+import threading
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from django.core import signing
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
 from campaigns.events import EMAIL_CLICKED, EMAIL_OPENED
 from campaigns.models import EmailEngagement, EmailSend, EngagementKind, SendingSettings, SendKind, SendStatus
+from campaigns.services.engagement import open_record
 from campaigns.tracking import (
     CLICK_SALT,
     click_url,
@@ -276,3 +279,38 @@ def test_a_head_request_answers_like_a_get_and_records_nothing(send):
     assert client.head(local(click_url(send.token, "https://example.com/a")))["Location"] == "https://example.com/a"
     send.refresh_from_db()
     assert (send.open_count, send.machine_open_count, send.click_count) == (0, 0, 0)
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_first_opens_record_one_first_open():
+    """Eight fetches of the pixel at the same instant (a mail client opening on several devices):
+    the row lock lets exactly one of them be the first open."""
+    campaign = CampaignFactory()
+    send = EmailSendFactory(
+        workspace=campaign.workspace,
+        campaign=campaign,
+        kind=SendKind.CAMPAIGN,
+        token=new_send_token(),
+        status=SendStatus.SENT,
+        sent_at=timezone.now() - datetime.timedelta(hours=1),
+    )
+    barrier = threading.Barrier(8)
+
+    def fetch():
+        try:
+            barrier.wait()
+            open_record(token=send.token, user_agent=BROWSER)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=fetch) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    send.refresh_from_db()
+    assert send.open_count == 8
+    assert len(events(EMAIL_OPENED)) == 1
+    assert ContactActivity.objects.filter(kind=ActivityKind.EMAIL_OPENED).count() == 1
