@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -37,7 +38,6 @@ PIXEL_GIF = (
     b"!\xf9\x04\x01\x00\x00\x00\x00"
     b",\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
 )
-NO_STORE = "no-store, no-cache, must-revalidate, max-age=0"
 ONE_CLICK_BODY = ("List-Unsubscribe", "One-Click")
 
 
@@ -69,13 +69,15 @@ def _masked(email: str) -> str:
     return f"{local[:1]}•••@{domain}" if domain else "your address"
 
 
+@never_cache
 @require_safe
 def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
     if request.method == "GET":  # a HEAD (a link checker) fetches nothing, so it opened nothing
         open_record(token=token, user_agent=request.headers.get("User-Agent", ""))
-    return HttpResponse(PIXEL_GIF, content_type="image/gif", headers={"Cache-Control": NO_STORE})
+    return HttpResponse(PIXEL_GIF, content_type="image/gif")
 
 
+@never_cache
 @require_safe
 def click(request: HttpRequest, token: str) -> HttpResponse:
     url = click_destination(token, request.GET.get(CLICK_PARAM, ""))
@@ -84,9 +86,7 @@ def click(request: HttpRequest, token: str) -> HttpResponse:
     send = send_by_token(token) if request.method == "GET" else None
     if send is not None:
         click_record(send=send, url=url)
-    response = HttpResponseRedirect(url)
-    response["Cache-Control"] = NO_STORE
-    return response
+    return HttpResponseRedirect(url)
 
 
 def _unsubscribe_page(request: HttpRequest, send) -> HttpResponse:
@@ -110,6 +110,7 @@ def _unsubscribe_page(request: HttpRequest, send) -> HttpResponse:
     )
 
 
+@never_cache
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
@@ -123,6 +124,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return _unsubscribe_page(request, send)
 
 
+@never_cache
 @csrf_exempt
 @require_POST
 def resubscribe(request: HttpRequest, token: str) -> HttpResponse:
@@ -139,6 +141,7 @@ def resubscribe(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+@never_cache
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def optin_confirm_page(request: HttpRequest, signed: str) -> HttpResponse:
@@ -171,6 +174,7 @@ def optin_confirm_page(request: HttpRequest, signed: str) -> HttpResponse:
     )
 
 
+@never_cache
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
 def sender_verify_page(request: HttpRequest, token: str) -> HttpResponse:

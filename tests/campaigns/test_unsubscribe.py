@@ -81,6 +81,7 @@ def test_the_page_asks_first_and_opening_it_changes_nothing():
     response = Client().get(f"/u/{send.token}/")
 
     assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
     page = response.content.decode()
     assert "Unsubscribe a•••@example.com from Northwind" in page
     assert "ada@example.com" not in page
