@@ -1,6 +1,8 @@
 """A campaign's report: key figures, opens and clicks over time, top links, bounces and complaints,
 and the A/B test's result; with the live progress card while it sends."""
 
+from urllib.parse import urlsplit
+
 from django.utils import dateformat, timezone
 from django.views.decorators.http import require_GET
 
@@ -62,11 +64,21 @@ def _ab_variants(ab: dict | None) -> list[dict]:
     ]
 
 
+def _links(links: list[dict]) -> list[dict]:
+    """Each link with its path and host apart: the path tells links of one site apart at a glance."""
+    for link in links:
+        parts = urlsplit(link["url"])
+        link["path"] = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        link["host"] = parts.netloc
+    return links
+
+
 @dashboard_view(Perm.READ)
 @require_GET
 def campaign_report(request, access, pk: int):
     campaign = campaign_or_404(access, pk)
     stats = selectors.campaign_stats(campaign=campaign)
+    _links(stats["links"])
     problems = (
         EmailSend.objects.filter(campaign=campaign, status__in=(SendStatus.BOUNCED, SendStatus.COMPLAINED))
         .select_related("contact")

@@ -94,6 +94,9 @@
     return plain(text).slice(0, 80);
   }
 
+  // Blocks whose fields are shown; the others show one summary line, so a long email stays scannable.
+  const openBlocks = new WeakSet();
+
   // --- Saving state and the preview ------------------------------------------------------------------
 
   let previewTimer = null;
@@ -159,8 +162,10 @@
       if (target) {
         target.classList.add("has-error");
         target.append(note);
-        const card = target.closest(".block-card");
-        if (card) card.classList.add("has-error");
+        for (let card = target.closest(".block-card"); card; card = card.parentElement.closest(".block-card")) {
+          card.classList.add("has-error", "is-open");
+          openBlocks.add(card.block);
+        }
       } else {
         errorsRoot.append(
           el("div", { class: "flash flash-error", "data-live": true }, el("div", { class: "flash-body", text: messages.join(" ") }))
@@ -310,7 +315,7 @@
       changed();
     };
     const item = el("li", {
-      class: "block-card",
+      class: openBlocks.has(block) ? "block-card is-open" : "block-card",
       id: `card-${path.replace(/\./g, "-")}`,
       "data-path": path,
       "data-testid": "block",
@@ -327,7 +332,16 @@
       : null;
     const head = el(
       "div",
-      { class: "block-head" },
+      {
+        class: "block-head",
+        title: "Click to show or hide its settings",
+        onclick: (event) => {
+          if (event.target.closest("button, .block-handle")) return;
+          const open = item.classList.toggle("is-open");
+          if (open) openBlocks.add(block);
+          else openBlocks.delete(block);
+        },
+      },
       canWrite ? el("span", { class: "block-handle", title: "Drag to reorder", html: icon("grip") }) : null,
       el("span", { class: "block-icon", html: icon(block.type) }),
       el("strong", { text: LABELS[block.type] || block.type }),
@@ -342,6 +356,7 @@
         if (name !== "type") body.append(inputFor(name, fieldSchema, block, `${path}.${name}`));
       });
     }
+    item.block = block;
     item.append(head, body);
     return item;
   }
@@ -407,7 +422,9 @@
             "data-add-block": type,
             "data-testid": nested ? undefined : `add-${type}`,
             onclick: () => {
-              blocks.push(newBlock(type));
+              const block = newBlock(type);
+              openBlocks.add(block);
+              blocks.push(block);
               renderAll();
               changed();
               const cards = form.querySelectorAll(".block-card");
@@ -485,4 +502,6 @@
   renderAll();
   contentInput.value = JSON.stringify(content);
   showErrors(config.errors || {});
+  // The page shows the subject as typed; the preview renders it for a contact.
+  if (!Object.keys(config.errors || {}).length) refreshPreview();
 })();
