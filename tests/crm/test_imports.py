@@ -234,7 +234,7 @@ def test_import_sets_stage_and_suppression_status_but_never_resubscribes(workspa
     )
     assert reasons(job) == {
         5: "Stage: 'Gold' is not one of: Subscriber, Lead, Marketing qualified lead, Sales qualified lead, Customer.",
-        6: "Status: 'asleep' is not one of: Active, Unsubscribed, Bounced, Complained.",
+        6: "Status: 'asleep' is not one of: Active, Unsubscribed, Bounced, Complained, Awaiting confirmation.",
     }
 
 
