@@ -300,7 +300,8 @@ def test_schedule_takes_a_time_in_the_workspace_zone(ready, draft):
     assert ready.web.post(url("edit", draft), data).status_code == 302
     draft.refresh_from_db()
     assert draft.status == CampaignStatus.SCHEDULED and draft.scheduled_at == local
-    assert "Scheduled for" in ready.web.get(url("edit", draft)).content.decode()
+    html = ready.web.get(url("edit", draft)).content.decode()
+    assert "Scheduled for" in html and 'data-testid="cancel-schedule"' in html
 
     past = {**form_data(draft), "action": "schedule", "scheduled_at": "2001-01-01T09:00"}
     response = ready.web.post(url("edit", draft), past)
