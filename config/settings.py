@@ -262,6 +262,9 @@ SPECTACULAR_SETTINGS = {
         "RevisionKindEnum": "builder.models.RevisionKind",
         "JobStatusEnum": "crm.models.JobStatus",
         "ContactStatusEnum": "crm.models.ContactStatus",
+        "CampaignStatusEnum": "campaigns.models.CampaignStatus",
+        "SenderStatusEnum": "campaigns.models.SenderStatus",
+        "SendStatusEnum": "campaigns.models.SendStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

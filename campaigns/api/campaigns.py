@@ -6,6 +6,7 @@ Sending, scheduling, pausing, resuming, cancelling and test sends need the role 
 (editor and up), the one that publishes sites; reading, previews and counts need membership only."""
 
 from django.core.exceptions import ValidationError
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -50,7 +51,7 @@ from campaigns.services.campaigns import (
 from core.api.viewsets import WorkspaceScopedViewSet
 from crm.models import Contact
 
-_STATE_CHANGE = extend_schema(request=None, responses={200: CampaignSerializer})
+_STATE_CHANGE = extend_schema(request=OpenApiTypes.OBJECT, responses={200: CampaignSerializer})
 
 
 @extend_schema_view(
@@ -108,7 +109,7 @@ class CampaignViewSet(
         campaign_delete(campaign=instance)
 
     @extend_schema(
-        request=None,
+        request=OpenApiTypes.OBJECT,
         responses={200: CampaignSerializer},
         description="Send now. A 400 names every missing prerequisite: postal_address (sending settings), "
         "sender (chosen and verified), subject, content (a block at least), audience (someone to send to).",

@@ -1,5 +1,6 @@
 """Senders API (CRUD, resending the verification email) and the workspace's sending settings."""
 
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.decorators import action
@@ -57,7 +58,7 @@ class SenderViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Des
     def perform_destroy(self, instance):
         sender_delete(sender=instance)
 
-    @extend_schema(request=None, responses={200: SenderSerializer})
+    @extend_schema(request=OpenApiTypes.OBJECT, responses={200: SenderSerializer})
     @action(detail=True, methods=["post"], url_path="resend-verification")
     def resend_verification(self, request, pk=None):
         """A new verification link (the previous one stops working), mailed again."""
