@@ -26,6 +26,7 @@ from campaigns.content import BLOCK_TYPES, content_clean, personalization_catalo
 from campaigns.forms import AUDIENCE_KEYS, AudienceForm, CampaignForm, JsonField, ScheduleForm, TestSendForm
 from campaigns.models import Campaign, CampaignStatus, Sender, SenderStatus
 from campaigns.services.campaigns import (
+    EDITABLE,
     campaign_cancel,
     campaign_create,
     campaign_delete,
@@ -49,14 +50,13 @@ PREVIEW_CONTACTS = 25
 STARTER_CONTENT = {
     "blocks": [
         {"type": "heading", "text": "A headline that says what's inside"},
-        {"type": "text", "text": 'Hi {{ contact.first_name | default("there") }},\n\nWrite your message here.'},
+        {"type": "text", "text": '<p>Hi {{ contact.first_name | default("there") }},</p><p>Your message here.</p>'},
     ]
 }
-_EDITABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 _STATUS_FILTERS = [("", "All"), *CampaignStatus.choices]
 
 
-def percent(part: int, whole: int) -> float | None:
+def _percent(part: int, whole: int) -> float | None:
     """A rate as a percentage for display; None when there is nothing to divide by yet."""
     return part * 100 / whole if whole else None
 
@@ -88,8 +88,8 @@ def campaign_list(request, access):
     page = paginate(request, selectors.campaign_list(queryset=campaigns.order_by("-created_at", "-id")))
     for campaign in page:
         reached = campaign.reached_count
-        campaign.open_rate = percent(campaign.unique_open_count, reached)
-        campaign.click_rate = percent(campaign.unique_click_count, reached)
+        campaign.open_rate = _percent(campaign.unique_open_count, reached)
+        campaign.click_rate = _percent(campaign.unique_click_count, reached)
     context = {
         "tab": "campaigns",
         "campaigns": page,
@@ -131,7 +131,7 @@ def campaign_new(request, access):
 def campaign_detail(request, access, pk: int):
     """A campaign's own address: the editor while it can change, its report once it has gone out."""
     campaign = campaign_or_404(access, pk)
-    target = "dashboard:campaigns-edit" if campaign.status in _EDITABLE else "dashboard:campaigns-report"
+    target = "dashboard:campaigns-edit" if campaign.status in EDITABLE else "dashboard:campaigns-report"
     return redirect(target, pk=campaign.pk)
 
 
@@ -217,7 +217,7 @@ def _locked(request, campaign):
 @require_http_methods(["GET", "POST"])
 def campaign_edit(request, access, pk: int):
     campaign = campaign_or_404(access, pk)
-    if campaign.status not in _EDITABLE:
+    if campaign.status not in EDITABLE:
         return _locked(request, campaign)
     if request.method == "GET":
         return _editor_page(request, access, campaign)
@@ -239,9 +239,12 @@ def _show_errors(form, exc: ValidationError) -> dict:
         form.add_error(None, exc)
         return {}
     paths = {key: value for key, value in exc.message_dict.items() if key.startswith("content.")}
-    rest = {key: value for key, value in exc.error_dict.items() if not key.startswith("content.")}
-    if rest:
-        form.add_service_error(ValidationError(rest))
+    for key, errors in exc.error_dict.items():
+        if key.startswith("content."):
+            continue
+        # "audience.segments.0" (a segment whose rules broke) belongs to the segments picker.
+        field = key.split(".")[1] if key.startswith("audience.") else key
+        form.add_error(field if field in form.fields else None, errors)
     return paths
 
 

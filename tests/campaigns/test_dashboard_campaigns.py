@@ -426,3 +426,17 @@ def test_report_shows_figures_chart_links_problems_and_ab_result(editor):
 def test_a_drafts_report_is_empty_not_an_error(editor, draft):
     response = editor.web.get(url("report", draft))
     assert response.status_code == 200 and response.context["chart"]["labels"] == []
+
+
+def test_a_segment_whose_rules_broke_is_an_error_on_the_segments_picker(ready, draft):
+    tag = TagFactory(workspace=ready.workspace)
+    segment = SegmentFactory(
+        workspace=ready.workspace, rules={"match": "all", "rules": [{"field": "tag", "op": "has", "value": tag.pk}]}
+    )
+    tag.delete()
+    response = ready.web.post(url("edit", draft), {**form_data(draft), "segments": [segment.pk], "action": "send"})
+    assert response.status_code == 400
+    assert "rule to fix" in " ".join(response.context["form"].errors["segments"])
+    assert response.context["recipient_count"] is None
+    draft.refresh_from_db()
+    assert draft.status == CampaignStatus.DRAFT
