@@ -305,11 +305,14 @@ def campaign_preview(request, access, pk: int):
         except (ValidationError, TemplateRenderError) as exc:
             return HttpResponse(_problem(exc), status=400, content_type="text/plain; charset=utf-8")
         return _email_response(rendered.html)
-    draft = copy.copy(campaign)  # never saved: the preview shows edits before they are
+    # Never saved: the preview shows edits before they are. What isn't posted (a viewer's disabled
+    # fields) is the campaign's own.
+    draft = copy.copy(campaign)
     for name in ("subject", "preheader", "subject_b"):
         setattr(draft, name, params.get(name, getattr(campaign, name)))
     try:
-        draft.content = content_clean(JsonField().to_python(params.get("content", "")))
+        if "content" in params:
+            draft.content = content_clean(JsonField().to_python(params["content"]))
         rendered = selectors.campaign_preview(campaign=draft, contact=contact)
     except ValidationError as exc:
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"content": exc.messages}

@@ -190,6 +190,8 @@
 
   function inputFor(name, schema, block, path) {
     const id = `f-${path.replace(/\./g, "-")}`;
+    // A stored block may leave out settings at their default; show (and keep) the default.
+    if (block[name] === undefined && schema.default !== undefined) block[name] = schema.default;
     const value = block[name];
     const set = (next) => {
       block[name] = next;

@@ -440,3 +440,13 @@ def test_a_segment_whose_rules_broke_is_an_error_on_the_segments_picker(ready, d
     assert response.context["recipient_count"] is None
     draft.refresh_from_db()
     assert draft.status == CampaignStatus.DRAFT
+
+
+def test_a_viewers_preview_shows_the_saved_email_for_a_contact(viewer, editor, draft):
+    contact = ContactFactory(workspace=editor.workspace, first_name="Marta")
+    draft.subject = 'Hi {{ contact.first_name | default("there") }}'
+    draft.save()
+    # A viewer's fields are disabled, so the browser posts none of them.
+    response = viewer.web.post(url("preview", draft), {"contact": contact.pk})
+    assert response.status_code == 200
+    assert response.json()["subject"] == "Hi Marta" and "Spring news" in response.json()["html"]
