@@ -30,6 +30,7 @@ from campaigns.models import (
     SendKind,
     SendStatus,
 )
+from campaigns.services.engagement import UNSUBSCRIBE_SOURCE
 from campaigns.tracking import new_send_token
 from crm.demo import NEWSLETTER_NO_PURCHASE
 from crm.models import ActivityKind, Contact, ContactActivity, ContactStatus, Segment
@@ -291,20 +292,20 @@ def _sent_campaign(rng: random.Random, workspace, sender: Sender, actor, now: da
             row.status = SendStatus.COMPLAINED
     EmailSend.objects.bulk_create(built.sends, batch_size=500)
     EmailEngagement.objects.bulk_create(built.engagements, batch_size=1000)
-    _unsubscribed_from(campaign, [row for row in built.sends if row.contact in unsubscribed])
+    _unsubscribed_from([row for row in built.sends if row.contact in unsubscribed])
     created = start - datetime.timedelta(days=2)
     Campaign.objects.filter(pk=campaign.pk).update(created_at=created, updated_at=campaign.finished_at)
 
 
-def _unsubscribed_from(campaign: Campaign, rows: list[EmailSend]) -> None:
+def _unsubscribed_from(rows: list[EmailSend]) -> None:
     """The unsubscribe on these contacts' timelines (the CRM's demo made one at a random moment) now
-    follows their reading this campaign, and names it, as the unsubscribe page records it."""
+    follows their reading this campaign, and names the message, as the unsubscribe page records it."""
     for row in rows:
         at = (row.first_opened_at or row.delivered_at) + datetime.timedelta(minutes=3)
         entry = {
-            "ref": f"campaign:{campaign.pk}",
+            "ref": "status",
             "at": at,
-            "source": "email",
+            "source": UNSUBSCRIBE_SOURCE,
             "data": {
                 "field": "status",
                 "from": ContactStatus.ACTIVE,
