@@ -113,6 +113,13 @@ def test_list_shows_each_campaigns_figures_and_filters_by_status_and_search(edit
     assert len(editor.web.get(LIST, {"status": "nonsense"}).context["campaigns"]) == 2
 
 
+def test_list_pages_through_many_campaigns(editor):
+    CampaignFactory.create_batch(27, workspace=editor.workspace)
+    first = editor.web.get(LIST, {"status": "draft"}).context["campaigns"]
+    assert len(first) == 25 and first.next_url == "?status=draft&page=2"
+    assert len(editor.web.get(LIST, {"status": "draft", "page": 2}).context["campaigns"]) == 2
+
+
 def test_new_campaign_is_a_draft_opened_in_the_editor(editor):
     sender = SenderFactory(workspace=editor.workspace)
     response = editor.web.post(reverse("dashboard:campaigns-new"))
