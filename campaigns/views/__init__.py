@@ -21,3 +21,10 @@ def outbox_enabled() -> bool:
 def render_email_page(request, access, template: str, context: dict | None = None, status: int = 200):
     """render_page, plus whether the section's Outbox tab is shown."""
     return render_page(request, access, template, {"outbox_enabled": outbox_enabled(), **(context or {})}, status)
+
+
+def read_only(form):
+    """The form with every field disabled, for a role that may look but not change."""
+    for field in form.fields.values():
+        field.disabled = True
+    return form

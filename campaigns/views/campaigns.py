@@ -38,7 +38,7 @@ from campaigns.services.campaigns import (
     campaign_update,
 )
 from campaigns.services.senders import sending_settings_get
-from campaigns.views import render_email_page
+from campaigns.views import read_only, render_email_page
 from core.templating import TemplateRenderError
 from crm.models import Contact, Segment, Tag
 from crm.views import workspace_object_or_404
@@ -151,10 +151,7 @@ def _campaign_form(access, campaign, data=None) -> CampaignForm:
         segments=_choices(Segment, workspace),
         tags=_choices(Tag, workspace),
     )
-    if not access.can(Perm.WRITE_CONTENT):
-        for field in form.fields.values():
-            field.disabled = True
-    return form
+    return form if access.can(Perm.WRITE_CONTENT) else read_only(form)
 
 
 def _count(workspace, audience: dict) -> int | None:

@@ -16,7 +16,7 @@ from campaigns.services.senders import (
     sending_settings_get,
     sending_settings_update,
 )
-from campaigns.views import render_email_page
+from campaigns.views import read_only, render_email_page
 from crm.views import workspace_object_or_404
 
 
@@ -76,7 +76,6 @@ def sending_settings(request, access):
     else:
         form = SendingSettingsForm.for_settings(current)
         if not access.can(Perm.WRITE_CONTENT):
-            for field in form.fields.values():
-                field.disabled = True
+            read_only(form)
     context = {"tab": "settings", "form": form}
     return render_email_page(request, access, "campaigns/settings.html", context, status=status)
