@@ -164,6 +164,7 @@
         target.append(note);
         for (let card = target.closest(".block-card"); card; card = card.parentElement.closest(".block-card")) {
           card.classList.add("has-error", "is-open");
+          card.querySelector(".block-head").setAttribute("aria-expanded", "true");
           openBlocks.add(card.block);
         }
       } else {
@@ -337,11 +338,21 @@
       {
         class: "block-head",
         title: "Click to show or hide its settings",
+        tabindex: "0",
+        role: "button",
+        "aria-expanded": String(openBlocks.has(block)),
         onclick: (event) => {
           if (event.target.closest("button, .block-handle")) return;
           const open = item.classList.toggle("is-open");
+          event.currentTarget.setAttribute("aria-expanded", String(open));
           if (open) openBlocks.add(block);
           else openBlocks.delete(block);
+        },
+        onkeydown: (event) => {
+          if (event.target === event.currentTarget && (event.key === "Enter" || event.key === " ")) {
+            event.preventDefault();
+            event.currentTarget.click();
+          }
         },
       },
       canWrite ? el("span", { class: "block-handle", title: "Drag to reorder", html: icon("grip") }) : null,
