@@ -311,12 +311,18 @@ def campaign_preview(request, access, pk: int):
         if "content" in params:
             draft.content = content_clean(JsonField().to_python(params["content"]))
         rendered = selectors.campaign_preview(campaign=draft, contact=contact)
+        subject_b = ""
+        if draft.subject_b:  # the A/B test's other subject, as the same contact would see it
+            who = contact or selectors.campaign_sample_contact(draft)
+            subject_b = selectors.campaign_render(draft, who, variant="b").subject
     except ValidationError as exc:
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"content": exc.messages}
         return JsonResponse({"errors": errors}, status=400)
     except TemplateRenderError as exc:
         return JsonResponse({"errors": {"content": [str(exc)]}}, status=400)
-    return JsonResponse({"subject": rendered.subject, "html": rendered.html, "text": rendered.text})
+    return JsonResponse(
+        {"subject": rendered.subject, "subject_b": subject_b, "html": rendered.html, "text": rendered.text}
+    )
 
 
 def _problem(exc: Exception) -> str:

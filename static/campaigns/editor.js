@@ -134,8 +134,10 @@
     const data = await response.json().catch(() => ({}));
     if (response.ok) {
       frame.srcdoc = data.html;
-      const subject = form.querySelector("[data-preview-subject]");
-      subject.textContent = data.subject || "(no subject)";
+      form.querySelector("[data-preview-subject]").textContent = data.subject || "(no subject)";
+      const subjectB = form.querySelector("[data-preview-subject-b]");
+      subjectB.textContent = data.subject_b ? `B: ${data.subject_b}` : "";
+      subjectB.hidden = !data.subject_b;
       form.querySelector("[data-preview-preheader]").textContent = form.elements.preheader
         ? form.elements.preheader.value
         : "";

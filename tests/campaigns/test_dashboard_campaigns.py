@@ -258,6 +258,12 @@ def test_preview_of_unsaved_edits_renders_them_or_names_the_broken_block(editor,
     assert response.status_code == 200
     data = response.json()
     assert "Not saved yet" in data["html"] and data["subject"] == "New subject" and "Not saved yet" in data["text"]
+    assert data["subject_b"] == ""
+    contact = ContactFactory(workspace=editor.workspace, first_name="Rui")
+    data = form_data(
+        draft, subject_b="{{ contact.first_name }}, for you", content=json.dumps(content), contact=contact.pk
+    )
+    assert editor.web.post(url("preview", draft), data).json()["subject_b"] == "Rui, for you"
     draft.refresh_from_db()
     assert draft.content == BLOCKS and draft.subject == "Hello"
 
