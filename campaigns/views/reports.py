@@ -35,14 +35,27 @@ def _figures(stats: dict) -> list[dict]:
     return [
         {"label": "Sent", "value": stats["sent"], "note": f"of {stats['recipients']:,} recipients", "key": "sent"},
         {"label": "Delivered", "value": stats["delivered"], "key": "delivered"},
-        {"label": "Unique opens", "value": stats["unique_opens"], "rate": stats["open_rate"] * 100, "key": "opens"},
-        {"label": "Unique clicks", "value": stats["unique_clicks"], "rate": stats["click_rate"] * 100, "key": "clicks"},
+        {
+            "label": "Unique opens",
+            "value": stats["unique_opens"],
+            "rate": stats["open_rate"] * 100,
+            "rate_label": "open rate",
+            "key": "opens",
+        },
+        {
+            "label": "Unique clicks",
+            "value": stats["unique_clicks"],
+            "rate": stats["click_rate"] * 100,
+            "rate_label": "click-through rate",
+            "key": "clicks",
+        },
         {"label": "Bounces", "value": stats["bounces"], "key": "bounces", "bad": bool(stats["bounces"])},
         {"label": "Complaints", "value": stats["complaints"], "key": "complaints", "bad": bool(stats["complaints"])},
         {
             "label": "Unsubscribes",
             "value": stats["unsubscribes"],
             "rate": stats["unsubscribe_rate"] * 100,
+            "rate_label": "of delivered",
             "key": "unsubscribes",
         },
     ]
