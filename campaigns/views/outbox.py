@@ -91,8 +91,10 @@ class OutboxEntry:
     date: object
 
 
-def _entry(path: Path, index: int) -> OutboxEntry:
-    headers = _PARSER.parsebytes(_raw(path, index), headersonly=True)
+def _entry(path: Path, index: int, headers=None) -> OutboxEntry:
+    """What the list shows of a message; its headers are read unless given."""
+    if headers is None:
+        headers = _PARSER.parsebytes(_raw(path, index), headersonly=True)
     try:
         date = email.utils.parsedate_to_datetime(headers["Date"]) if headers["Date"] else None
     except (TypeError, ValueError):
@@ -121,12 +123,12 @@ def _newest_first() -> list[tuple[Path, int]]:
 def outbox_list(request, access):
     page = paginate(request, _newest_first())
     page.object_list = [_entry(path, index) for path, index in page.object_list]
-    context = {"tab": "outbox", "messages_page": page, "directory": _directory()}
+    context = {"tab": "outbox", "messages_page": page}
     return render_email_page(request, access, "campaigns/outbox.html", context)
 
 
-def _message(name: str, index: int) -> email.message.EmailMessage:
-    return _PARSER.parsebytes(_raw(_file(name), index))
+def _message(path: Path, index: int) -> email.message.EmailMessage:
+    return _PARSER.parsebytes(_raw(path, index))
 
 
 def _part(message, kind: str) -> str:
@@ -137,10 +139,11 @@ def _part(message, kind: str) -> str:
 @dashboard_view(Perm.READ)
 @require_GET
 def outbox_message(request, access, name: str, index: int):
-    message = _message(name, index)
+    path = _file(name)
+    message = _message(path, index)
     context = {
         "tab": "outbox",
-        "entry": _entry(_file(name), index),
+        "entry": _entry(path, index, message),
         "headers": [(key, str(value)) for key, value in message.items()],
         "has_html": message.get_body(preferencelist=("html",)) is not None,
         "text": _part(message, "plain"),
@@ -153,7 +156,7 @@ def outbox_message(request, access, name: str, index: int):
 @dashboard_view(Perm.READ)
 @require_GET
 def outbox_message_html(request, access, name: str, index: int):
-    html = _part(_message(name, index), "html")
+    html = _part(_message(_file(name), index), "html")
     if not html:
         raise Http404("This message has no HTML part.")
     response = HttpResponse(html)
