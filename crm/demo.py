@@ -105,10 +105,12 @@ STAGES = (
     (LifecycleStage.CUSTOMER, 13),
 )
 STATUSES = (
-    (ContactStatus.ACTIVE, 88),
+    (ContactStatus.ACTIVE, 86),
     (ContactStatus.UNSUBSCRIBED, 7),
     (ContactStatus.BOUNCED, 3),
     (ContactStatus.COMPLAINED, 2),
+    # Signed up through a double opt-in form and haven't clicked the link yet.
+    (ContactStatus.UNCONFIRMED, 2),
 )
 SOURCES = (
     (ContactSource.FORM, 45),
@@ -324,7 +326,7 @@ class _Activities:
             tag = self.tags[name]
             at = created + datetime.timedelta(seconds=2)
             self.add(ActivityKind.TAG_ADDED, at, ref=tag.pk, data={"tag": tag.name}, source=contact.source)
-        if "newsletter" in self.person.tags:
+        if "newsletter" in self.person.tags and contact.status != ContactStatus.UNCONFIRMED:
             at = created + datetime.timedelta(seconds=3)
             self.add(ActivityKind.CONSENT_GIVEN, at, ref=MARKETING_EMAIL, data={"purpose": MARKETING_EMAIL})
             self.person.consents.append(self._consent(True, at, CONSENT_TEXT))
@@ -335,7 +337,7 @@ class _Activities:
             path = rng.choice(self.pages)
             at = self.moment(window_start)
             self.add(ActivityKind.PAGE_VISITED, at, ref=path, data={"path": path, "title": PAGE_TITLES.get(path, "")})
-        sendable = contact.status != ContactStatus.BOUNCED
+        sendable = contact.status not in (ContactStatus.BOUNCED, ContactStatus.UNCONFIRMED)
         for slug, subject, url in CAMPAIGNS:
             if not sendable or rng.random() > 0.55:
                 continue
