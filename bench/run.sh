@@ -62,6 +62,11 @@ BENCH_CRM_LIST_CONTACTS=${BENCH_CRM_LIST_CONTACTS:-100000}
 BENCH_CRM_IMPORT_ROWS=${BENCH_CRM_IMPORT_ROWS:-100000}
 # Which CRM parts run, e.g. BENCH_CRM_PARTS=import (with BENCH_WRITE_DOC=0: the report holds only those).
 BENCH_CRM_PARTS=${BENCH_CRM_PARTS:-segment list import}
+# The email audience snapshot (bench/email_snapshot.py, in-process with the server stopped):
+# BENCH_EMAIL_SNAPSHOT=0 skips it. Its workspace of that many contacts is generated once and kept.
+BENCH_EMAIL_SNAPSHOT=${BENCH_EMAIL_SNAPSHOT:-1}
+BENCH_EMAIL_SNAPSHOT_CONTACTS=${BENCH_EMAIL_SNAPSHOT_CONTACTS:-100000}
+BENCH_EMAIL_SNAPSHOT_RUNS=${BENCH_EMAIL_SNAPSHOT_RUNS:-3}
 # BENCH_STRICT=1 makes a missed target fail the run.
 BENCH_STRICT=${BENCH_STRICT:-0}
 # BENCH_WRITE_DOC=0 prints the results without touching docs/benchmarks.md (for experiments).
@@ -136,9 +141,16 @@ SERVER_ENV_SHOWN+=" REDIS_URL=${BENCH_REDIS_URL} FORM_MIN_SUBMIT_SECONDS=0 FORM_
 SERVER_ENV_SHOWN+=" FORM_RATE_FORM=${BENCH_FORM_RATE}${DJANGO_SETTINGS_MODULE:+ DJANGO_SETTINGS_MODULE=$DJANGO_SETTINGS_MODULE}"
 server_env() { env "${SERVER_ENV[@]}" "$@"; }
 
+# The document a part's results go to: the real one, or a copy under $OUT with BENCH_WRITE_DOC=0.
+results_doc() {
+  [ "$BENCH_WRITE_DOC" = "1" ] && { echo "$BENCH_DOC" && return; }
+  [ -f "$OUT/benchmarks.md" ] || cp "$BENCH_DOC" "$OUT/benchmarks.md"
+  echo "$OUT/benchmarks.md"
+}
+
 crm_bench() {
-  local doc="$BENCH_DOC"
-  [ "$BENCH_WRITE_DOC" = "1" ] || { doc="$OUT/benchmarks.md" && [ -f "$doc" ] || cp "$BENCH_DOC" "$doc"; }
+  local doc
+  doc=$(results_doc)
   echo "bench: CRM: segment count over ${BENCH_CRM_CONTACTS} contacts, contact list at ${BENCH_CRM_LIST_CONTACTS}, import of ${BENCH_CRM_IMPORT_ROWS} rows"
   server_env "$PY" bench/crm.py "$OUT/crm" --contacts "$BENCH_CRM_CONTACTS" \
     --list-contacts "$BENCH_CRM_LIST_CONTACTS" --import-rows "$BENCH_CRM_IMPORT_ROWS" --parts "$BENCH_CRM_PARTS" >"$OUT/crm.log"
@@ -148,6 +160,18 @@ crm_bench() {
   "$PY" bench/crm_report.py "$OUT/crm" "$doc" "$command"
   if [ "$BENCH_STRICT" = "1" ] && grep -q "misses" <(sed -n '/bench:crm:start/,/bench:crm:end/p' "$doc"); then
     die "CRM target missed (BENCH_STRICT=1)"
+  fi
+}
+
+email_snapshot_bench() {
+  local doc
+  doc=$(results_doc)
+  echo "bench: email: audience snapshot of ${BENCH_EMAIL_SNAPSHOT_CONTACTS} contacts"
+  echo
+  server_env "$PY" bench/email_snapshot.py "$OUT/email" "$doc" --contacts "$BENCH_EMAIL_SNAPSHOT_CONTACTS" \
+    --runs "$BENCH_EMAIL_SNAPSHOT_RUNS" 2>"$OUT/email_snapshot.log"
+  if [ "$BENCH_STRICT" = "1" ] && grep -q "misses" <(sed -n '/bench:email-snapshot:start/,/bench:email-snapshot:end/p' "$doc"); then
+    die "email snapshot target missed (BENCH_STRICT=1)"
   fi
 }
 
@@ -313,3 +337,4 @@ if [ "$BENCH_STRICT" = "1" ] && grep -q "misses" <(sed -n '/bench:results:start/
 fi
 
 [ "$BENCH_CRM" != "1" ] || crm_bench
+[ "$BENCH_EMAIL_SNAPSHOT" != "1" ] || email_snapshot_bench

@@ -29,7 +29,8 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, TruncDay, TruncHour
 from django.utils import timezone
 
-from campaigns.content import CompiledEmail, RenderedEmail, compile_email, contact_context
+from campaigns.content import RenderedEmail, contact_context
+from campaigns.delivery.messages import MessageBuilder
 from campaigns.models import (
     HANDED_OVER,
     PENDING,
@@ -39,7 +40,6 @@ from campaigns.models import (
     EngagementKind,
     SendStatus,
 )
-from campaigns.services.senders import sending_settings_get
 from core.templating import TemplateRenderError
 from crm.models import ActivityKind, Contact, ContactActivity, ContactTag, Segment, Tag
 from crm.segments import rules_q
@@ -294,20 +294,6 @@ def campaign_list(*, workspace=None, queryset: QuerySet[Campaign] | None = None)
     )
 
 
-def campaign_compile(campaign: Campaign) -> CompiledEmail:
-    """The campaign's email compiled once, to render per recipient."""
-    sending = sending_settings_get(workspace=campaign.workspace)
-    return compile_email(
-        content=campaign.content,
-        subject=campaign.subject,
-        subject_b=campaign.subject_b,
-        preheader=campaign.preheader,
-        postal_address=sending.postal_address,
-        workspace_name=campaign.workspace.name,
-        marketing=True,
-    )
-
-
 def campaign_sample_contact(campaign: Campaign) -> Contact:
     """Who a preview or test send shows when no contact is picked: the workspace's newest sendable
     contact, or a made-up one (unsaved) when it has none."""
@@ -326,7 +312,9 @@ def campaign_render(
         "unsubscribe_url": unsubscribe_url,
     }
     try:
-        return campaign_compile(campaign).render(context, variant=variant)
+        # Compiled as delivery compiles it, so what is previewed is what is sent.
+        compiled = MessageBuilder(workspace_id=campaign.workspace_id, campaign=campaign).compiled
+        return compiled.render(context, variant=variant)
     except TemplateRenderError as exc:
         raise ValidationError({"content": [f"The email could not be rendered: {exc}"]}) from None
 
