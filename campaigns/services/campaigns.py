@@ -55,6 +55,8 @@ SCHEDULE_AHEAD_MAX = datetime.timedelta(days=365)
 #: A campaign marked sending this long ago without its snapshot lost its task: start it again.
 START_GRACE = datetime.timedelta(seconds=60)
 DUE_BATCH = 100
+#: Test sends reach any address: a workspace gets this many an hour, so they can't carry a mailing.
+TEST_SENDS_MAX, TEST_SENDS_PER = 30, datetime.timedelta(hours=1)
 EDITABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
 #: The ledger columns a snapshot row fills; the rest keep their NULLs.
 SNAPSHOT_FIELDS = (
@@ -518,6 +520,11 @@ def campaign_test_send(*, campaign: Campaign, email: str, actor=None) -> EmailSe
     except ValidationError:
         raise ValidationError({"email": [f"{email!r} is not a valid email address."]}) from None
     campaign = Campaign.objects.select_related("workspace", "sender").get(pk=campaign.pk)
+    recent = EmailSend.objects.filter(
+        workspace_id=campaign.workspace_id, ref__startswith="test:", queued_at__gte=timezone.now() - TEST_SENDS_PER
+    )
+    if recent.count() >= TEST_SENDS_MAX:
+        raise ValidationError({"email": [f"At most {TEST_SENDS_MAX} test emails an hour; try again later."]})
     if not (campaign.content or {}).get("blocks"):
         raise ValidationError({"content": ["Add at least one block to the email."]})
     rendered = campaign_render(campaign, campaign_sample_contact(campaign))

@@ -480,3 +480,12 @@ def test_a_test_send_goes_to_the_address_as_a_sample_contact_would_get_it(ready,
 def test_a_test_send_to_a_bad_address_is_refused(ready):
     assert list(errors_of(campaign_test_send, campaign=ready, email="boss")) == ["email"]
     assert not EmailSend.objects.exists()
+
+
+def test_test_sends_are_capped_per_hour(ready):
+    with mock.patch.object(services, "TEST_SENDS_MAX", 2):
+        campaign_test_send(campaign=ready, email="a@example.com")
+        campaign_test_send(campaign=ready, email="b@example.com")
+        found = errors_of(campaign_test_send, campaign=ready, email="c@example.com")
+    assert "At most 2 test emails an hour" in found["email"][0]
+    assert EmailSend.objects.count() == 2
