@@ -46,7 +46,7 @@ from crm.segments import rules_q
 
 AUDIENCE_KEYS = ("segments", "tags", "exclude_segments", "exclude_tags")
 AUDIENCE_IDS_MAX = 100
-_ID_MAX = 2**63 - 1
+ID_MAX = 2**63 - 1
 #: The report's chart: hourly buckets for this long after the start, daily after.
 HOURLY_FOR = datetime.timedelta(hours=48)
 TOP_LINKS = 50
@@ -59,8 +59,9 @@ def workspace_zone(workspace) -> ZoneInfo:
     return ZoneInfo(workspace.timezone or "UTC")
 
 
-def _is_id(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= _ID_MAX
+def is_object_id(value) -> bool:
+    """A value that can name a row: a positive whole number within the database's 64-bit ids."""
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= ID_MAX
 
 
 def _audience_resolve(workspace, audience) -> tuple[dict, dict[int, Segment]]:
@@ -85,9 +86,9 @@ def _audience_resolve(workspace, audience) -> tuple[dict, dict[int, Segment]]:
             given[key] = values
     for key, values in given.items():
         for index, value in enumerate(values):
-            if not _is_id(value):
+            if not is_object_id(value):
                 errors[f"audience.{key}.{index}"] = [f"Expected an id (a positive whole number), not {value!r}."]
-    cleaned = {key: list(dict.fromkeys(v for v in given.get(key, []) if _is_id(v))) for key in AUDIENCE_KEYS}
+    cleaned = {key: list(dict.fromkeys(v for v in given.get(key, []) if is_object_id(v))) for key in AUDIENCE_KEYS}
 
     segment_ids = cleaned["segments"] + cleaned["exclude_segments"]
     segments = {segment.pk: segment for segment in Segment.objects.for_workspace(workspace).filter(pk__in=segment_ids)}
@@ -99,7 +100,7 @@ def _audience_resolve(workspace, audience) -> tuple[dict, dict[int, Segment]]:
     for key, values in given.items():
         found, noun = (segments, "segment") if key.endswith("segments") else (tag_ids, "tag")
         for index, value in enumerate(values):
-            if _is_id(value) and value not in found:
+            if is_object_id(value) and value not in found:
                 errors[f"audience.{key}.{index}"] = [f"No {noun} with id {value} in this workspace."]
     if errors:
         raise ValidationError(errors)

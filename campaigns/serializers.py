@@ -10,11 +10,10 @@ from campaigns.models import (
     Sender,
     SendingSettings,
 )
-from campaigns.selectors import AUDIENCE_KEYS
+from campaigns.selectors import AUDIENCE_KEYS, ID_MAX
 from crm.models import Contact
 from crm.services.gdpr import REASON_MAX, SUPPRESSED
 
-ID_MAX = 2**63 - 1
 AUDIENCE_HELP = (
     '{"segments": [id…], "tags": [id…], "exclude_segments": [id…], "exclude_tags": [id…]}: the sendable contacts '
     "in any of the segments or with any of the tags (everyone sendable when neither is given), minus the excluded."

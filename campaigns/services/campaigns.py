@@ -34,6 +34,7 @@ from campaigns.selectors import (
     campaign_audience,
     campaign_render,
     campaign_sample_contact,
+    is_object_id,
     workspace_zone,
 )
 from campaigns.services.senders import sending_settings_get
@@ -114,9 +115,7 @@ def _sender(workspace, value) -> Sender | None:
     if value is None or value == "":
         return None
     pk = value.pk if isinstance(value, Sender) else value
-    sender = None
-    if isinstance(pk, int) and not isinstance(pk, bool) and 0 < pk < 2**63:
-        sender = Sender.objects.for_workspace(workspace).filter(pk=pk).first()
+    sender = Sender.objects.for_workspace(workspace).filter(pk=pk).first() if is_object_id(pk) else None
     if sender is None:
         raise ValidationError({"sender": [f"No sender with id {pk!r} in this workspace."]})
     return sender
