@@ -10,7 +10,7 @@ from campaigns.models import (
     Sender,
     SendingSettings,
 )
-from campaigns.selectors import AUDIENCE_KEYS, ID_MAX
+from campaigns.selectors import ID_MAX
 from crm.models import Contact
 from crm.services.gdpr import REASON_MAX, SUPPRESSED
 
@@ -187,10 +187,7 @@ class TestSendResultSerializer(serializers.Serializer):
 
 
 class AudienceSerializer(serializers.Serializer):
-    audience = serializers.JSONField(required=False, help_text=AUDIENCE_HELP)
-
-    def validate_audience(self, value):
-        return value if value is not None else {key: [] for key in AUDIENCE_KEYS}
+    audience = serializers.JSONField(required=False, help_text=AUDIENCE_HELP + " Without it: everyone sendable.")
 
 
 class CountSerializer(serializers.Serializer):
