@@ -489,3 +489,29 @@ def test_test_sends_are_capped_per_hour(ready):
         found = errors_of(campaign_test_send, campaign=ready, email="c@example.com")
     assert "At most 2 test emails an hour" in found["email"][0]
     assert EmailSend.objects.count() == 2
+
+
+def test_stats_count_the_unsubscribes_through_the_campaigns_messages(ready, dispatched):
+    from campaigns.selectors import campaign_stats
+    from campaigns.services.engagement import email_unsubscribe
+
+    start(ready)
+    rows = list(EmailSend.objects.filter(campaign=ready).select_related("contact").order_by("pk"))
+    EmailSend.objects.filter(campaign=ready).update(status=SendStatus.SENT)
+    email_unsubscribe(send=rows[0], reason="Too many emails")
+    email_unsubscribe(send=rows[0], reason="Still too many")  # asking twice is one unsubscribe
+    # Unsubscribed some other way (not through this campaign's link): not counted here.
+    other = CampaignFactory(workspace=ready.workspace)
+    stray = EmailSend.objects.create(
+        workspace=ready.workspace,
+        contact=rows[1].contact,
+        kind=SendKind.CAMPAIGN,
+        campaign=other,
+        idempotency_key="other:1",
+        token="other-token",
+        to_email=rows[1].to_email,
+    )
+    email_unsubscribe(send=stray, reason="Other newsletter")
+    stats = campaign_stats(Campaign.objects.get(pk=ready.pk))
+    assert stats["unsubscribes"] == 1
+    assert stats["unsubscribe_rate"] == round(1 / 6, 4)
