@@ -237,7 +237,7 @@ class EmailSend(TenantModel):
             models.Index(fields=["contact", "-queued_at"], name="send_contact"),
             models.Index(fields=["message_id"], condition=~Q(message_id=""), name="send_message_id"),
             # The sweeper's scan of rows still waiting for a worker.
-            models.Index(fields=["claimed_until"], condition=Q(status__in=list(PENDING)), name="send_pending_claim"),
+            models.Index(fields=["claimed_until"], condition=Q(status__in=sorted(PENDING)), name="send_pending_claim"),
         ]
 
     def __str__(self) -> str:
