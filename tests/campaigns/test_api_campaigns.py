@@ -247,7 +247,19 @@ def test_schedule_reads_and_shows_the_workspaces_zone(editor, campaign):
     assert stored == at.replace(microsecond=0)
 
 
-@pytest.mark.parametrize("value", ["yesterday", "2020-01-01T09:00:00+00:00", "", None, 12])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "yesterday",
+        "2020-01-01T09:00:00+00:00",
+        "",
+        None,
+        12,
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-05:00",
+        "2026-02-30T09:00:00",
+    ],
+)
 def test_a_bad_or_past_schedule_is_a_400(editor, campaign, assert_error, value):
     response = editor.client.post(detail(campaign, "schedule"), {"scheduled_at": value}, format="json")
     assert_error(response, 400, field="scheduled_at")
