@@ -5,8 +5,8 @@ possible moment whether a message goes out; every other backend (anymail's ESPs,
 locmem in tests) is called as Django calls it.
 """
 
-import email.policy
 import smtplib
+import socket
 from collections.abc import Callable
 
 from anymail.exceptions import AnymailAPIError, AnymailError, AnymailInvalidAddress, AnymailRecipientsRefused
@@ -15,15 +15,12 @@ from django.core.mail import EmailMessage, get_connection
 from django.core.mail.backends import smtp
 from django.utils.module_loading import import_string
 
+from campaigns.delivery.mime import envelope_address, message_bytes
 from core.logging import get_logger
 
 log = get_logger(__name__)
 
 _CRLF = b"\r\n"
-#: SMTP's line ending, and no folding below RFC 5322's 998 characters: folded at 78, a long
-#: List-Unsubscribe mailto: (one word, no spaces) would be turned into encoded-words that mail
-#: clients no longer read as a link.
-_POLICY = email.policy.SMTP.clone(max_line_length=998)
 
 
 class DeliveryError(Exception):
@@ -77,8 +74,8 @@ class TwoPhaseSMTPBackend(smtp.EmailBackend):
     """SMTP whose messages are sent exactly once, however the worker dies.
 
     `send_two_phase()` sends MAIL FROM, RCPT TO, DATA and the whole message except the terminating
-    ".", then asks the caller to `commit()` (the ledger's conditional "queued → sent" update) and only
-    then writes the dot that makes the server accept the message:
+    ".", then hands the caller a `send_dot` to call once it has committed the ledger's conditional
+    "queued → sent" update: the dot is what makes the server accept the message.
 
     - killed before the commit: the row stays queued with a lease that lapses, the connection dies
       with an unterminated DATA, which an SMTP server discards (RFC 5321 §4.1.1.4: a transaction
@@ -86,14 +83,24 @@ class TwoPhaseSMTPBackend(smtp.EmailBackend):
     - the commit loses (0 rows: another worker took the row after this one's lease ran out, or the
       campaign was cancelled): the connection is dropped without the dot, so the server discards
       this copy. (RSET can't abort DATA: inside DATA every line is message text.)
-    - killed after the commit but before the dot reaches the server, the message is lost rather
-      than sent twice: the row says sent while the server discarded it. That window is the time
-      between the commit's reply and one send() of five bytes — microseconds, not the message.
+    - killed after the commit but before the dot is written, the message is lost rather than sent
+      twice: the row says sent while the server discarded it. How wide that window is depends on
+      the caller: waiting for the commit's reply before the dot, it is the whole commit (a WAL flush);
+      sending the COMMIT and then the dot before reading either reply (see
+      campaigns.delivery.sending.commit_then), it is the few microseconds between two writes.
 
     A reply other than 250 to the dot raises DeliveryError with `committed=True`; a connection lost
     while waiting for that reply raises one with `maybe_delivered=True` (the server may well have
     taken it, so it is never retried).
     """
+
+    def open(self):
+        opened = super().open()
+        if opened:
+            # The final dot goes out in a write of its own: with Nagle's algorithm it would wait for
+            # the server's delayed ACK of the message text (40 ms on Linux) on every message.
+            self.connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return opened
 
     def _drop(self) -> None:
         """Close the socket without QUIT: a DATA in progress stays unterminated, so it is discarded."""
@@ -111,20 +118,17 @@ class TwoPhaseSMTPBackend(smtp.EmailBackend):
             self.connection.rset()
         raise DeliveryError(f"{what} refused: {_smtp_reply(code, message)}", transient=400 <= code < 500 or code == -1)
 
-    def send_two_phase(self, email_message: EmailMessage, commit: Callable[[], bool]) -> bool:
-        """Send one message, calling `commit()` just before the server is told to accept it.
-
-        Returns False when `commit()` returned False (the copy was abandoned, nothing delivered),
-        True once the server accepted the message. Raises DeliveryError otherwise.
-        """
+    def send_two_phase(self, email_message: EmailMessage, commit: Callable[[Callable[[], None]], bool]) -> bool:
+        """Send one message up to its final dot, then `commit(send_dot)`: the caller commits and calls
+        `send_dot()` (or returns False without calling it, and the copy is abandoned). Returns
+        whether the server accepted a message; raises DeliveryError when it refused or failed."""
         with self._lock:
             try:
-                sender = self.prep_address(email_message.from_email)
-                recipients = [self.prep_address(address) for address in email_message.recipients()]
+                sender = envelope_address(email_message.from_email)
+                recipients = [envelope_address(address) for address in email_message.recipients()]
+                data = smtplib._quote_periods(message_bytes(email_message))  # smtplib's dot-stuffing
             except ValueError as exc:
-                raise delivery_error(exc) from exc
-            data = email_message.message(policy=_POLICY).as_bytes()
-            data = smtplib._quote_periods(data)  # smtplib's own dot-stuffing, as its data() does
+                raise DeliveryError(f"The message could not be built: {exc}", transient=False) from exc
             if not data.endswith(_CRLF):
                 data += _CRLF
             try:
@@ -139,8 +143,17 @@ class TwoPhaseSMTPBackend(smtp.EmailBackend):
             except (smtplib.SMTPException, OSError) as exc:
                 self._drop()
                 raise delivery_error(exc) from exc
+
+            def send_dot() -> None:
+                connection.send(b"." + _CRLF)
+
             try:
-                committed = commit()
+                committed = commit(send_dot)
+            except (smtplib.SMTPException, OSError) as exc:  # writing the dot failed, after the commit
+                self._drop()
+                raise DeliveryError(
+                    f"Connection to the mail server failed: {exc}", transient=True, committed=True
+                ) from exc
             except BaseException:
                 self._drop()
                 raise
@@ -148,7 +161,6 @@ class TwoPhaseSMTPBackend(smtp.EmailBackend):
                 self._drop()
                 return False
             try:
-                connection.send(b"." + _CRLF)
                 code, reply = connection.getreply()
             except (smtplib.SMTPException, OSError) as exc:
                 self._drop()

@@ -20,13 +20,17 @@ lost with it: recording them row by row, in the commit that sends, would cost mo
 than the send itself.
 """
 
+import contextlib
 import datetime
 import time
+from collections.abc import Callable
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db import connection as database
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
+from psycopg import generators, pq
 
 from campaigns.delivery.backends import (
     DeliveryError,
@@ -70,6 +74,14 @@ UNSENDABLE = (
 OUTCOME_UNKNOWN = (
     "Outcome unknown: the worker stopped while handing it over. Not retried, so it can't arrive twice; "
     "the provider's webhooks may still report it delivered."
+)
+
+
+# Once per message, on the path that decides whether it goes out: as SQL, it costs a third of what
+# building the same UPDATE through the ORM does.
+_MARK_SENT = (
+    f"UPDATE {EmailSend._meta.db_table} SET status = '{SendStatus.SENT}', sent_at = %s, subject = %s, "  # noqa: S608
+    f"message_id = %s, attempts = attempts + 1, error = '' WHERE id = %s AND status = '{SendStatus.QUEUED}'"
 )
 
 
@@ -148,25 +160,55 @@ def _failed(send: EmailSend, error: DeliveryError, *, status: str, counted: bool
     log.info("email_send_failed", send_id=send.pk, status=changes["status"], reason=error.reason)
 
 
-def _send_two_phase(send: EmailSend, message, connection: TwoPhaseSMTPBackend) -> bool:
+def commit_then(write: Callable[[], bool], then: Callable[[], None]) -> bool:
+    """Run `write` in a transaction; if it returns True, commit it and call `then`, and return True.
+
+    On PostgreSQL the COMMIT is on its way to the server before `then` starts, and its reply is read
+    after: a worker killed at any instant leaves no commit and no `then`, or both, but for the few
+    microseconds between the two writes. Waiting for the commit's reply first would leave a window of
+    a whole commit, WAL flush included: a worker sending flat out spends a good part of its time
+    there, and about half the kills of one did land in it, each losing a message. Elsewhere (SQLite),
+    or inside a caller's transaction (which commits when it decides), `write` and `then` simply follow
+    each other.
+    """
+    if database.vendor != "postgresql" or database.in_atomic_block:
+        if not write():
+            return False
+        then()
+        return True
+    with database.cursor() as cursor:
+        cursor.execute("BEGIN")
+        try:
+            won = write()
+        except BaseException:
+            with contextlib.suppress(DatabaseError):
+                cursor.execute("ROLLBACK")
+            raise
+        if not won:
+            cursor.execute("ROLLBACK")
+            return False
+        raw = database.connection
+        raw.pgconn.send_query(b"COMMIT")
+        raw.wait(generators.send(raw.pgconn))
+        try:
+            then()
+        finally:
+            (*_, result) = raw.wait(generators.fetch_many(raw.pgconn))
+    if result.status != pq.ExecStatus.COMMAND_OK:
+        raise DatabaseError(f"COMMIT failed: {result.get_error_field(pq.DiagnosticField.MESSAGE_PRIMARY)}")
+    return True
+
+
+def _send_two_phase(send: EmailSend, message, smtp: TwoPhaseSMTPBackend) -> bool:
     subject, message_id = message.subject[:300], message.extra_headers["Message-ID"]
 
-    def commit() -> bool:
-        # One statement in autocommit: the row is sent the moment this returns 1.
-        return (
-            EmailSend.objects.filter(pk=send.pk, status=SendStatus.QUEUED).update(
-                status=SendStatus.SENT,
-                sent_at=timezone.now(),
-                subject=subject,
-                message_id=message_id,
-                attempts=F("attempts") + 1,
-                error="",
-            )
-            == 1
-        )
+    def mark_sent() -> bool:
+        with database.cursor() as cursor:
+            cursor.execute(_MARK_SENT, [timezone.now(), subject, message_id, send.pk])
+            return cursor.rowcount == 1
 
     try:
-        return connection.send_two_phase(message, commit)
+        return smtp.send_two_phase(message, lambda send_dot: commit_then(mark_sent, send_dot))
     except DeliveryError as error:
         if error.maybe_delivered:
             EmailSend.objects.filter(pk=send.pk, status=SendStatus.SENT).update(error=error.reason)

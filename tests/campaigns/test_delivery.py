@@ -1,7 +1,9 @@
 """Delivery: claiming ledger rows, handing them to SMTP in two phases, retries, rate limits, headers."""
 
+import asyncio
 import datetime
 import email
+import email.policy
 import logging
 import socket
 from collections import Counter
@@ -10,13 +12,14 @@ from contextlib import contextmanager
 import pytest
 import requests
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from campaigns.delivery import sending
-from campaigns.delivery.backends import TwoPhaseSMTPBackend
+from campaigns.delivery.backends import DeliveryError, TwoPhaseSMTPBackend
 from campaigns.delivery.messages import MessageBuilder
 from campaigns.events import CAMPAIGN_FINISHED, EMAIL_SENT
 from campaigns.models import CampaignStatus, EmailSend, SendingSettings, SendKind, SendStatus
@@ -60,6 +63,27 @@ class SinkHandler:
         return email.message_from_bytes(next(content for to, content in self.messages if to == rcpt))
 
 
+class MtaLikeSMTP(SMTP):
+    """aiosmtpd drops whatever a client sent before hanging up, even a message complete with its
+    final dot; an MTA such as Postfix reads its input to the end and queues that message. This server
+    does as they do, so a sink's count is what a real server would deliver. A DATA cut off before
+    its dot is still discarded."""
+
+    def eof_received(self):
+        return asyncio.StreamReaderProtocol.eof_received(self)  # only marks the end of the input
+
+    async def handle_exception(self, error):
+        if isinstance(error, asyncio.IncompleteReadError):  # the input ran out mid-line or mid-message
+            self.transport.close()
+            return "421 Closing"
+        return await super().handle_exception(error)
+
+
+class SinkController(Controller):
+    def factory(self):
+        return MtaLikeSMTP(self.handler, **self.SMTP_kwargs)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -70,7 +94,7 @@ def free_port() -> int:
 def smtp_sink():
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command at INFO
     handler = SinkHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller = SinkController(handler, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         yield handler, controller.port
@@ -175,11 +199,43 @@ def test_a_commit_lost_to_another_worker_abandons_the_message_and_the_connection
     lost = mail.EmailMessage("Lost", "body", "from@example.com", ["lost@example.com"])
     won = mail.EmailMessage("Won", "body", "from@example.com", ["won@example.com"])
 
-    assert backend.send_two_phase(lost, lambda: False) is False
-    assert backend.send_two_phase(won, lambda: True) is True
+    def commit(send_dot) -> bool:
+        send_dot()
+        return True
+
+    assert backend.send_two_phase(lost, lambda send_dot: False) is False
+    assert backend.send_two_phase(won, commit) is True
     backend.close()
 
     assert sink.counts() == Counter({"won@example.com": 1})
+
+
+def test_smtp_messages_keep_non_ascii_text_and_lines_that_start_with_a_dot(sink):
+    message = mail.EmailMultiAlternatives(
+        "Zoë, your café plan ☕", ".hidden?\nNo: dot-stuffed.", "Zoë Café <news@example.com>", ["ann@example.com"]
+    )
+    message.attach_alternative("<p>Grüße</p>\n.<p>still here</p>", "text/html")
+
+    assert TwoPhaseSMTPBackend().send_two_phase(message, lambda send_dot: send_dot() or True) is True
+
+    received = email.message_from_bytes(sink.messages[0][1], policy=email.policy.default)
+    assert received["Subject"] == "Zoë, your café plan ☕"
+    assert received["From"].addresses[0].display_name == "Zoë Café"
+    assert received.get_body("plain").get_content().splitlines() == [".hidden?", "No: dot-stuffed."]
+    assert received.get_body("html").get_content().splitlines() == ["<p>Grüße</p>", ".<p>still here</p>"]
+
+
+def test_a_header_that_spans_lines_is_refused_and_nothing_is_sent(sink):
+    message = mail.EmailMessage(
+        "Hi", "body", "news@example.com", ["ann@example.com"], headers={"X-Note": "a\r\nBcc: x@y.z"}
+    )
+
+    with pytest.raises(DeliveryError) as refused:
+        TwoPhaseSMTPBackend().send_two_phase(message, lambda send_dot: send_dot() or True)
+
+    assert not refused.value.transient
+    assert "can't span lines" in refused.value.reason
+    assert sink.messages == []
 
 
 class Killed(BaseException):
@@ -191,10 +247,11 @@ def test_a_worker_killed_before_its_commit_leaves_the_row_queued_and_the_message
     first = rows(campaign).first()
     real = TwoPhaseSMTPBackend.send_two_phase
 
+    def dies(send_dot):
+        raise Killed
+
     def dies_on_the_first(self, message, commit):
-        if message.to == [first.to_email]:
-            return real(self, message, lambda: (_ for _ in ()).throw(Killed()))
-        return real(self, message, commit)
+        return real(self, message, dies if message.to == [first.to_email] else commit)
 
     monkeypatch.setattr(TwoPhaseSMTPBackend, "send_two_phase", dies_on_the_first)
     with pytest.raises(Killed):
