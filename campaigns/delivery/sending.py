@@ -308,8 +308,9 @@ def sends_record(*, workspace_id: int, sends: list[EmailSend]) -> None:
 
 @transaction.atomic
 def campaign_finish_if_done(*, campaign: Campaign) -> bool:
-    """Mark a sending campaign sent once none of its rows waits (the A/B holdout's included)."""
-    if campaign.sends.filter(status__in=PENDING).exists():
+    """Mark a sending campaign sent once none of its rows waits (the A/B holdout's included). One
+    without rows has not been snapshotted yet (campaign_start finishes an empty audience itself)."""
+    if campaign.sends.filter(status__in=PENDING).exists() or not campaign.sends.exists():
         return False
     finished = Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.SENDING).update(
         status=CampaignStatus.SENT, finished_at=timezone.now()
