@@ -67,6 +67,14 @@ BENCH_CRM_PARTS=${BENCH_CRM_PARTS:-segment list import}
 BENCH_EMAIL_SNAPSHOT=${BENCH_EMAIL_SNAPSHOT:-1}
 BENCH_EMAIL_SNAPSHOT_CONTACTS=${BENCH_EMAIL_SNAPSHOT_CONTACTS:-100000}
 BENCH_EMAIL_SNAPSHOT_RUNS=${BENCH_EMAIL_SNAPSHOT_RUNS:-3}
+# Campaign sending (bench/email_send.py: real Celery workers and a local SMTP server, with the API
+# server stopped): BENCH_EMAIL=0 skips it, BENCH_EMAIL_ONLY=1 runs nothing else. Its workspace of
+# that many contacts is generated once and kept.
+BENCH_EMAIL=${BENCH_EMAIL:-1}
+BENCH_EMAIL_ONLY=${BENCH_EMAIL_ONLY:-0}
+BENCH_EMAIL_CONTACTS=${BENCH_EMAIL_CONTACTS:-20000}
+BENCH_EMAIL_WORKERS=${BENCH_EMAIL_WORKERS:-2}
+BENCH_EMAIL_RUNS=${BENCH_EMAIL_RUNS:-2}
 # BENCH_STRICT=1 makes a missed target fail the run.
 BENCH_STRICT=${BENCH_STRICT:-0}
 # BENCH_WRITE_DOC=0 prints the results without touching docs/benchmarks.md (for experiments).
@@ -175,6 +183,19 @@ email_snapshot_bench() {
   fi
 }
 
+email_send_bench() {
+  local doc command="make bench"
+  doc=$(results_doc)
+  [ "$BENCH_EMAIL_ONLY" != "1" ] || command="BENCH_EMAIL_ONLY=1 make bench"
+  echo "bench: email: a campaign to ${BENCH_EMAIL_CONTACTS} contacts, ${BENCH_EMAIL_WORKERS} workers, a local SMTP server"
+  echo
+  server_env "$PY" bench/email_send.py "$OUT/email" "$doc" --contacts "$BENCH_EMAIL_CONTACTS" \
+    --workers "$BENCH_EMAIL_WORKERS" --runs "$BENCH_EMAIL_RUNS" --command "$command" 2>"$OUT/email_send.log"
+  if [ "$BENCH_STRICT" = "1" ] && grep -q "misses" <(sed -n '/bench:email-send:start/,/bench:email-send:end/p' "$doc"); then
+    die "email sending target missed (BENCH_STRICT=1)"
+  fi
+}
+
 rm -rf "$OUT"
 mkdir -p "$OUT/var"
 
@@ -184,6 +205,10 @@ server_env "$PY" manage.py migrate --noinput -v0
 server_env "$PY" manage.py collectstatic --noinput -v0
 if [ "$BENCH_CRM_ONLY" = "1" ]; then
   crm_bench
+  exit 0
+fi
+if [ "$BENCH_EMAIL_ONLY" = "1" ]; then
+  email_send_bench
   exit 0
 fi
 echo "bench: creating ${BENCH_USERS} users, their tokens and builder sites"
@@ -338,3 +363,4 @@ fi
 
 [ "$BENCH_CRM" != "1" ] || crm_bench
 [ "$BENCH_EMAIL_SNAPSHOT" != "1" ] || email_snapshot_bench
+[ "$BENCH_EMAIL" != "1" ] || email_send_bench

@@ -341,7 +341,12 @@ def campaign_send_run(*, campaign_id: int, seconds: float = RUN_SECONDS) -> floa
             if campaign is None or campaign.status != CampaignStatus.SENDING:
                 return None
             if time.monotonic() >= deadline:
-                return 0
+                if campaign_claimable(campaign, timezone.now()).exists():
+                    return 0
+                # Nothing left to claim: finish now rather than from a next run that may wait in the
+                # queue behind this campaign's event dispatches.
+                campaign_finish_if_done(campaign=campaign)
+                return None
             if builder is None:
                 builder = MessageBuilder(workspace_id=campaign.workspace_id, campaign=campaign)
             builder.campaign = campaign  # the A/B winner may have been decided since

@@ -352,6 +352,18 @@ def test_the_workspace_rate_limit_stops_handing_over_until_the_next_minute(sink,
     assert len(sink.messages) == 5
 
 
+def test_a_run_out_of_time_queues_the_next_or_finishes_when_nothing_is_left(sink):
+    campaign = sending_campaign(contacts=2)
+
+    assert run(campaign, seconds=0) == 0  # rows left: run again at once
+    assert sink.counts() == Counter()
+
+    rows(campaign).update(status=SendStatus.SENT)
+    assert run(campaign, seconds=0) is None
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SENT
+
+
 def test_a_paused_campaign_stops_sending(sink):
     campaign = sending_campaign(contacts=2)
     campaign.status = CampaignStatus.PAUSED
