@@ -83,3 +83,37 @@ def test_two_starts_racing_write_the_rows_once():
     assert Campaign.objects.get(pk=campaign.pk).recipients == CONTACTS * 9 // 10
     assert Event.objects.filter(type="campaign.started").count() == 1
     assert dispatch.call_count == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sweep_while_the_snapshot_is_written_leaves_the_campaign_sending():
+    """The sweeper can't see rows the snapshot hasn't committed yet: it must not take the campaign
+    for one with nothing left to send."""
+    from campaigns.delivery.sending import sends_sweep
+
+    campaign = sending_campaign()
+    inserted, swept = threading.Event(), threading.Event()
+    insert = services.bulk_insert
+
+    def insert_then_wait(*args, **kwargs):
+        result = insert(*args, **kwargs)
+        inserted.set()
+        swept.wait(10)
+        return result
+
+    def start() -> None:
+        try:
+            campaign_start(campaign_id=campaign.pk)
+        finally:
+            connections.close_all()
+
+    with mock.patch.object(services, "bulk_insert", insert_then_wait), mock.patch.object(services, "campaign_dispatch"):
+        thread = threading.Thread(target=start)
+        thread.start()
+        assert inserted.wait(10)
+        sends_sweep()
+        swept.set()
+        thread.join()
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.SENDING
+    assert campaign.recipients == EmailSend.objects.filter(campaign=campaign, status=SendStatus.QUEUED).count() > 0
