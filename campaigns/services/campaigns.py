@@ -59,6 +59,8 @@ DUE_BATCH = 100
 #: Test sends reach any address: a workspace gets this many an hour, so they can't carry a mailing.
 TEST_SENDS_MAX, TEST_SENDS_PER = 30, datetime.timedelta(hours=1)
 EDITABLE = (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
+#: Rows per COPY of a snapshot (one transaction whatever the audience's size).
+SNAPSHOT_SLICE = 50_000
 #: The ledger columns a snapshot row fills; the rest keep their NULLs.
 SNAPSHOT_FIELDS = (
     "workspace_id",
@@ -423,33 +425,37 @@ def campaign_start(*, campaign_id: int) -> int:
         subjects = {"a": campaign.subject, "b": campaign.subject_b, "": campaign.subject}
         from_email, workspace_id, pk = sender_address(campaign.sender), campaign.workspace_id, campaign.pk
         kind, queued = SendKind.CAMPAIGN.value, SendStatus.QUEUED.value
-        rows = [
-            (
-                workspace_id,
-                contact_id,
-                kind,
-                pk,
-                "",
-                variant,
-                f"campaign:{pk}:{contact_id}",
-                new_send_token(),
-                from_email,
-                email,
-                subjects[variant],
-                {},
-                "",
-                queued,
-                0,
-                "",
-                now,
-                0,
-                0,
-                0,
-            )
-            for (contact_id, email), variant in zip(contacts, variants, strict=True)
-        ]
-        bulk_insert(EmailSend, SNAPSHOT_FIELDS, rows)
-        campaign.recipients = len(rows)
+        # Written in slices, all in this transaction: a large audience's rows never sit in memory at once.
+        for first in range(0, len(contacts), SNAPSHOT_SLICE):
+            rows = [
+                (
+                    workspace_id,
+                    contact_id,
+                    kind,
+                    pk,
+                    "",
+                    variant,
+                    f"campaign:{pk}:{contact_id}",
+                    new_send_token(),
+                    from_email,
+                    email,
+                    subjects[variant],
+                    {},
+                    "",
+                    queued,
+                    0,
+                    "",
+                    now,
+                    0,
+                    0,
+                    0,
+                )
+                for (contact_id, email), variant in zip(
+                    contacts[first : first + SNAPSHOT_SLICE], variants[first : first + SNAPSHOT_SLICE], strict=True
+                )
+            ]
+            bulk_insert(EmailSend, SNAPSHOT_FIELDS, rows)
+        campaign.recipients = len(contacts)
         fields = ["recipients", "updated_at"]
         if "" in variants:
             campaign.ab_decide_at = now + datetime.timedelta(minutes=campaign.ab_wait_minutes)
@@ -458,12 +464,12 @@ def campaign_start(*, campaign_id: int) -> int:
         emit(
             workspace=workspace_id,
             type=CAMPAIGN_STARTED,
-            payload={"campaign_id": pk, "recipients": len(rows)},
+            payload={"campaign_id": pk, "recipients": len(contacts)},
             subject=campaign,
         )
         if campaign.status == CampaignStatus.SENDING:
             campaign_dispatch(campaign=campaign)
-    return len(rows)
+    return len(contacts)
 
 
 @transaction.atomic

@@ -526,3 +526,12 @@ def test_the_sweeper_leaves_a_campaign_waiting_for_its_snapshot(ready, dispatche
     sends_sweep()
     assert campaign_start(campaign_id=ready.pk) == 6
     assert Campaign.objects.get(pk=ready.pk).status == CampaignStatus.SENDING
+
+
+def test_a_snapshot_larger_than_a_slice_is_written_whole(ready, contacts, dispatched):
+    with mock.patch.object(services, "SNAPSHOT_SLICE", 4):
+        assert start(ready) == 6
+    assert sorted(EmailSend.objects.filter(campaign=ready).values_list("contact_id", flat=True)) == sorted(
+        contact.pk for contact in contacts
+    )
+    assert Campaign.objects.get(pk=ready.pk).recipients == 6
