@@ -210,9 +210,9 @@ def report(results: dict, doc_path: Path, command: str) -> None:
         f"**Campaign audience snapshot of {results['contacts']:,} contacts** (plus {results['contacts'] // 20:,} "
         f"unsubscribed ones the audience leaves out; workspace {workspace_made}), into a ledger already holding "
         f"{results['earlier']['rows']:,} messages of earlier campaigns ({earlier_made}). `campaign_start` "
-        "in-process, as its task runs it: the audience query, a token per row, one COPY into the ledger, the "
-        "recipients count and the campaign.started event, and the commit; the rows are deleted (and the table "
-        "vacuumed) after each run.",
+        "in-process, as its task runs it: the audience query, a token per row, the COPY into the ledger (a "
+        f"statement per {campaign_services.SNAPSHOT_SLICE:,} rows, one transaction), the recipients count and the "
+        "campaign.started event, and the commit; the rows are deleted (and the table vacuumed) after each run.",
         "",
         "The CPU columns are this process's and its PostgreSQL backend's CPU time during the run: what the "
         "snapshot costs whatever else the machine is doing, where the wall time also counts waiting for a core.",
