@@ -600,3 +600,35 @@ def test_message_building_uses_the_workspace_tracking_preferences(outbox):
     html = MessageBuilder(workspace_id=campaign.workspace_id, campaign=campaign).build(send).alternatives[0].content
 
     assert "/t/o/" not in html and "/t/c/" not in html
+
+
+# --- The commit that decides (PostgreSQL) -----------------------------------------------------------
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_the_sent_commit_is_on_its_way_before_the_dot_and_a_lost_race_rolls_back():
+    send = EmailSendFactory()
+    mark = EmailSend.objects.filter(pk=send.pk, status=SendStatus.QUEUED)
+    calls = []
+
+    assert sending.commit_then(lambda: mark.update(status=SendStatus.SENT) == 1, lambda: calls.append("dot"))
+    assert calls == ["dot"]
+    assert EmailSend.objects.get(pk=send.pk).status == SendStatus.SENT
+
+    def loses() -> bool:
+        EmailSend.objects.filter(pk=send.pk).update(error="written, then rolled back")
+        return False
+
+    assert sending.commit_then(loses, lambda: calls.append("dot")) is False
+    assert calls == ["dot"]
+    assert EmailSend.objects.get(pk=send.pk).error == ""
+
+    def dot_fails() -> None:
+        raise ConnectionResetError
+
+    EmailSend.objects.filter(pk=send.pk).update(status=SendStatus.QUEUED)
+    with pytest.raises(ConnectionResetError):
+        sending.commit_then(lambda: mark.update(status=SendStatus.SENT) == 1, dot_fails)
+    # Committed all the same (the caller takes it back), and the connection is fit for the next query.
+    assert EmailSend.objects.get(pk=send.pk).status == SendStatus.SENT
