@@ -4,8 +4,10 @@ A worker claims a batch of rows (a lease in `claimed_until`, taken with SKIP LOC
 workers never wait on each other's rows), builds each message, and hands it over:
 
 - over SMTP, through `TwoPhaseSMTPBackend`: the row turns sent in the same instant the server is told
-  to accept the message (see its docstring), so a worker killed at any point leaves either a queued
-  row whose message the server discarded, or a sent row whose message went out;
+  to accept the message (see its docstring and `commit_then`), so a worker killed at any point leaves
+  either a queued row whose message the server discarded, or a sent row whose message went out —
+  but for a kill in the microseconds between the COMMIT's write and the dot's, which loses the
+  message (sent in the ledger, never delivered) rather than ever sending it twice;
 - any other backend (an ESP's HTTP API, the file outbox) can't be asked to hold a message: the row
   turns `sending` before the call and `sent` after. A row found still `sending` once its lease is over
   belonged to a worker that died mid-call: the ESP may or may not have it, so it is marked failed as
@@ -123,8 +125,8 @@ def sends_claim(rows: QuerySet, *, limit: int, now: datetime.datetime) -> tuple[
             .order_by("id")
             .values_list("id", "kind", "contact__status")[:limit]
         )
-        skipped = [pk for pk, kind, status in found if kind in MARKETING_KINDS and status != ContactStatus.ACTIVE]
-        claimed = [pk for pk, kind, status in found if not (kind in MARKETING_KINDS and status != ContactStatus.ACTIVE)]
+        skipped = {pk for pk, kind, status in found if kind in MARKETING_KINDS and status != ContactStatus.ACTIVE}
+        claimed = [pk for pk, _, _ in found if pk not in skipped]
         if skipped:
             EmailSend.objects.filter(pk__in=skipped).update(
                 status=SendStatus.SKIPPED, claimed_until=None, error=UNSENDABLE
