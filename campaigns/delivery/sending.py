@@ -24,6 +24,8 @@ than the send itself.
 
 import contextlib
 import datetime
+import os
+import socket
 import time
 from collections.abc import Callable
 
@@ -162,16 +164,38 @@ def _failed(send: EmailSend, error: DeliveryError, *, status: str, counted: bool
     log.info("email_send_failed", send_id=send.pk, status=changes["status"], reason=error.reason)
 
 
+@contextlib.contextmanager
+def _held_back(fd: int):
+    """Keep what is written to this TCP socket in the kernel until the block ends (TCP_CORK).
+
+    Written at once, the COMMIT wakes PostgreSQL's backend, and on a busy machine the scheduler often
+    gives it this process's core right then — between the COMMIT and the dot, the one moment a kill
+    loses a message. Held back, it wakes nobody until the dot is out. Killed inside the block, the
+    process still sends it: closing a socket sends what it holds before the FIN, and PostgreSQL runs
+    a command it received whole. (A Unix-domain socket can't be corked; it goes out at once.)
+    """
+    sock = socket.socket(fileno=os.dup(fd))
+    corked = sock.family in (socket.AF_INET, socket.AF_INET6)
+    try:
+        if corked:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        yield
+    finally:
+        if corked:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+        sock.close()  # the duplicate only
+
+
 def commit_then(write: Callable[[], bool], then: Callable[[], None]) -> bool:
     """Run `write` in a transaction; if it returns True, commit it and call `then`, and return True.
 
-    On PostgreSQL the COMMIT is on its way to the server before `then` starts, and its reply is read
-    after: a worker killed at any instant leaves no commit and no `then`, or both, but for the few
-    microseconds between the two writes. Waiting for the commit's reply first would leave a window of
-    a whole commit, WAL flush included: a worker sending flat out spends a good part of its time
-    there, and about half the kills of one did land in it, each losing a message. Elsewhere (SQLite),
-    or inside a caller's transaction (which commits when it decides), `write` and `then` simply follow
-    each other.
+    On PostgreSQL the COMMIT is written before `then` starts (held back until it is done, see
+    `_held_back`), and its reply is read after: a worker killed at any instant leaves no commit and no
+    `then`, or both, but for the few microseconds between the two writes. Waiting for the commit's
+    reply first would leave a window of a whole commit, WAL flush included: a worker sending flat out
+    spends a good part of its time there, and about half the kills of one did land in it, each losing
+    a message. Elsewhere (SQLite), or inside a caller's transaction (which commits when it decides),
+    `write` and `then` simply follow each other.
     """
     if database.vendor != "postgresql" or database.in_atomic_block:
         if not write():
@@ -190,10 +214,11 @@ def commit_then(write: Callable[[], bool], then: Callable[[], None]) -> bool:
             cursor.execute("ROLLBACK")
             return False
         raw = database.connection
-        raw.pgconn.send_query(b"COMMIT")
-        raw.wait(generators.send(raw.pgconn))
         try:
-            then()
+            with _held_back(raw.pgconn.socket):
+                raw.pgconn.send_query(b"COMMIT")
+                raw.wait(generators.send(raw.pgconn))
+                then()
         finally:
             (*_, result) = raw.wait(generators.fetch_many(raw.pgconn))
     if result.status != pq.ExecStatus.COMMAND_OK:
