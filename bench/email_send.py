@@ -44,9 +44,9 @@ FINDINGS = [
     "3.4 ms of wall time, most of the difference waiting on PostgreSQL (BEGIN, the UPDATE, the COMMIT's WAL "
     "flush, about 0.35 ms on this disk) and on the SMTP server's four replies. Dispatching each `email.sent` "
     "event afterwards (core.events: three queries per event, on the same workers) costs about 1.6 ms of CPU "
-    "more than that; PostgreSQL about 1.3 ms and the aiosmtpd server about 1.1 ms. About 5 to 6 ms of CPU a "
-    "message in all, which two cores turn into 330 to 400 a second at best, less while the machine does "
-    "other work (see the load averages).",
+    "more than that; PostgreSQL about 1 ms and the aiosmtpd server about 1 ms. About 5 ms of CPU a message "
+    "in all (the CPU columns agree), which two cores turn into about 400 a second at best, less while the "
+    "machine does other work (see the load averages).",
     "Fixed on the way: Django's email builder (the email package's header registry parsing and refolding "
     "every header, about 3 ms a message) is replaced by a direct writer for delivery's one message shape; "
     "the final dot goes out with TCP_NODELAY (with Nagle's algorithm every message waited 40 ms for a "
