@@ -10,9 +10,7 @@ def dispatch_event(event_id: int) -> None:
 
 @shared_task(ignore_result=True)
 def dispatch_events(event_ids: list[int]) -> None:
-    # One after another: each is independent, and one handler's failure is recorded on its delivery.
-    for event_id in event_ids:
-        dispatch.process_event(event_id)
+    dispatch.process_events(event_ids)
 
 
 @shared_task(ignore_result=True)

@@ -74,6 +74,25 @@ def process_event(event_id: int) -> None:
     Event.objects.filter(pk=event.pk).update(next_attempt_at=next_due)
 
 
+def process_events(event_ids: list[int]) -> None:
+    """`process_event()` for many events; those of types no handler listens to (yet) are marked
+    dispatched together, in one statement, rather than three queries each."""
+    unheard = [
+        pk
+        for pk, type in Event.objects.filter(pk__in=event_ids, dispatched_at__isnull=True).values_list("pk", "type")
+        if not handlers_for(type)
+    ]
+    if unheard:
+        Event.objects.filter(pk__in=unheard, dispatched_at__isnull=True).update(
+            dispatched_at=timezone.now(), next_attempt_at=None
+        )
+    skip = set(unheard)
+    # One after another: each is independent, and one handler's failure is recorded on its delivery.
+    for event_id in event_ids:
+        if event_id not in skip:
+            process_event(event_id)
+
+
 def sweep_events() -> int:
     """Re-enqueue events the after-commit dispatch missed (broker down, process killed) or that are
     due for a retry. Returns how many were enqueued."""

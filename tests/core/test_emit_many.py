@@ -43,6 +43,21 @@ def test_many_events_are_written_and_each_dispatched_once_after_commit(
     assert all(event.dispatched_at is not None for event in stored)
 
 
+def test_events_nobody_listens_to_are_marked_dispatched_in_one_statement(
+    celery_eager, workspace, handlers, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    seen = []
+    handlers("test.heard", lambda event: seen.append(event.payload["n"]))
+    with django_capture_on_commit_callbacks():
+        unheard = emit_many(workspace=workspace, events=[("test.unheard", {"n": n}, None) for n in range(50)])
+        heard = emit_many(workspace=workspace, events=[("test.heard", {"n": 1}, None)])
+    with django_assert_max_num_queries(2):
+        dispatch.process_events(unheard)
+    dispatch.process_events([*unheard, *heard])
+    assert seen == [1]
+    assert not Event.objects.filter(dispatched_at__isnull=True).exists()
+
+
 def test_nothing_is_written_or_enqueued_for_no_events(workspace, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         assert emit_many(workspace=workspace.pk, events=[]) == []
