@@ -198,6 +198,8 @@ class _SentCampaign:
             attempts=1,
             queued_at=campaign.started_at,
             sent_at=at,
+            # Recorded: the demo's timelines come from the CRM demo, whose scores add up without these.
+            recorded_at=at,
         )
         if status == SendStatus.BOUNCED:
             row.error = "550 5.1.1 The email account that you tried to reach does not exist."

@@ -217,6 +217,9 @@ class EmailSend(TenantModel):
     queued_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    #: When its `email_sent` timeline entry and `email.sent` event were written: a worker killed
+    #: between sending a batch and recording it leaves this null for the sweeper.
+    recorded_at = models.DateTimeField(null=True, blank=True)
     first_opened_at = models.DateTimeField(null=True, blank=True)
     first_clicked_at = models.DateTimeField(null=True, blank=True)
     open_count = models.PositiveIntegerField(default=0)
@@ -245,6 +248,10 @@ class EmailSend(TenantModel):
             models.Index(fields=["workspace", "-queued_at", "-id"], name="send_recent"),
             models.Index(fields=["contact", "-queued_at"], name="send_contact"),
             models.Index(fields=["message_id"], condition=~Q(message_id=""), name="send_message_id"),
+            # The sweeper's scan of rows sent but not yet on the timeline; recorded rows leave it.
+            models.Index(
+                fields=["sent_at"], condition=Q(recorded_at__isnull=True, sent_at__isnull=False), name="send_unrecorded"
+            ),
             # The sweeper's scan of rows still waiting for a worker.
             models.Index(fields=["claimed_until"], condition=Q(status__in=sorted(PENDING)), name="send_pending_claim"),
         ]

@@ -27,6 +27,7 @@ import datetime
 import os
 import socket
 import time
+from collections import defaultdict
 from collections.abc import Callable
 
 from django.conf import settings
@@ -293,9 +294,17 @@ def sends_deliver(sends: list[EmailSend], *, connection, builder: MessageBuilder
 def sends_record(*, workspace_id: int, sends: list[EmailSend]) -> None:
     """The `email_sent` timeline entries and `email.sent` events of sent rows, in one transaction.
     Inserted in bulk unless the workspace scores sent emails, whose rules apply per activity."""
+    # Rows a concurrent recorder (a slow worker, the sweeper) already took are left to it.
+    ids = set(
+        EmailSend.objects.select_for_update()
+        .filter(pk__in=[send.pk for send in sends], recorded_at__isnull=True)
+        .values_list("pk", flat=True)
+    )
+    sends = [send for send in sends if send.pk in ids]
     if not sends:
         return
     now = timezone.now()
+    EmailSend.objects.filter(pk__in=ids).update(recorded_at=now)
 
     def activity(send: EmailSend) -> dict:
         return {
@@ -460,4 +469,20 @@ def sends_sweep(*, now: datetime.datetime | None = None) -> tuple[list[Campaign]
         .order_by("id")
         .values_list("id", flat=True)[:SWEEP_SENDS_MAX]
     )
+    sends_record_missed(before=grace)
     return stalled, lone
+
+
+def sends_record_missed(*, before: datetime.datetime) -> int:
+    """Record the sent rows whose worker died between sending and recording them; returns how many."""
+    missed = list(
+        EmailSend.objects.filter(recorded_at__isnull=True, sent_at__lt=before)
+        .select_related("contact")
+        .order_by("sent_at")[:SWEEP_SENDS_MAX]
+    )
+    by_workspace = defaultdict(list)
+    for send in missed:
+        by_workspace[send.workspace_id].append(send)
+    for workspace_id, sends in by_workspace.items():
+        sends_record(workspace_id=workspace_id, sends=sends)
+    return len(missed)

@@ -3,29 +3,27 @@ SIGKILLed again and again while it sends, with a local SMTP server counting what
 a message twice, the suppressed get none, the ledger has every eligible contact sent, and the server
 got every one of those but the few a kill caught between the COMMIT and the final dot."""
 
-import os
 import random
-import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.test import override_settings
 from django.utils import timezone
 
 from campaigns.delivery.messages import sender_address
+from campaigns.delivery.sending import sends_record_missed
 from campaigns.models import Campaign, CampaignStatus, EmailSend, SendingSettings, SendKind, SendStatus
 from campaigns.services.sends import campaign_dispatch
 from campaigns.tasks.delivery import email_sends_sweep
 from campaigns.tracking import new_send_token
-from crm.models import Contact, ContactStatus
+from crm.models import ActivityKind, Contact, ContactActivity, ContactStatus
 from tests.campaigns.test_delivery import smtp_sink
-from tests.conftest import celery_broker, live_database_url
+from tests.conftest import celery_broker
 from tests.factories import CampaignFactory, WorkspaceFactory
+from tests.workers import wait_for, worker_kill, worker_start
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -37,44 +35,16 @@ WORKER_PROCESSES = 2
 
 
 def _start_worker(var_dir: Path, smtp_port: int) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": live_database_url(),
-        "CELERY_BROKER_URL": BROKER,
-        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
-        "EMAIL_PROVIDER": "",
-        "SENDING_LEASE_SECONDS": str(LEASE_SECONDS),
+    return worker_start(
+        var_dir,
+        broker=BROKER,
+        concurrency=WORKER_PROCESSES,
+        EMAIL_URL=f"smtp://127.0.0.1:{smtp_port}",
+        EMAIL_PROVIDER="",
+        SENDING_LEASE_SECONDS=str(LEASE_SECONDS),
         # Small batches: a kill lands mid-batch, with rows claimed, sent and still to send.
-        "SENDING_BATCH_SIZE": "40",
-        "VAR_DIR": str(var_dir),
-        "LOG_LEVEL": "WARNING",
-    }
-    log = open(var_dir / "worker.log", "a")  # noqa: SIM115 — closed by _kill(); read it when this test fails
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", str(WORKER_PROCESSES)],
-        cwd=settings.BASE_DIR,
-        env=env,
-        start_new_session=True,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        SENDING_BATCH_SIZE="40",
     )
-    worker.log = log
-    return worker
-
-
-def _kill(worker: subprocess.Popen) -> None:
-    os.killpg(worker.pid, signal.SIGKILL)
-    worker.wait(10)
-    worker.log.close()
-
-
-def _wait_for(condition, timeout: float, what: str, interval: float = 0.05) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _campaign_with_audience() -> tuple[Campaign, set[str], set[str]]:
@@ -134,9 +104,9 @@ def test_every_contact_gets_exactly_one_message_though_the_worker_is_killed_agai
             worker = _start_worker(tmp_path, port)
             target = len(sink.messages) + chance.randint(150, 450)
             try:
-                _wait_for(lambda t=target: len(sink.messages) >= t, 60, f"{target} messages at the sink")
+                wait_for(lambda t=target: len(sink.messages) >= t, 60, f"{target} messages at the sink", interval=0.05)
             finally:
-                _kill(worker)
+                worker_kill(worker)
             kills += 1
             # What the dead worker held comes back once its leases lapse: the sweeper (run here as
             # beat would) re-dispatches the campaign to the next worker.
@@ -151,9 +121,9 @@ def test_every_contact_gets_exactly_one_message_though_the_worker_is_killed_agai
                 email_sends_sweep()
                 return Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.SENT).exists()
 
-            _wait_for(finished, 60, "the campaign to finish", interval=1.0)
+            wait_for(finished, 60, "the campaign to finish", interval=1.0)
         finally:
-            _kill(worker)
+            worker_kill(worker)
 
         received = Counter(rcpt for rcpt, _ in sink.messages)
     assert kills >= 5
@@ -171,3 +141,10 @@ def test_every_contact_gets_exactly_one_message_though_the_worker_is_killed_agai
     # per killed process, never one sent twice.
     lost = sent - set(received)
     assert len(lost) <= kills * WORKER_PROCESSES, lost
+    # Each message is on its contact's timeline once, including those whose worker died before
+    # recording its batch (the sweeper records them).
+    sends_record_missed(before=timezone.now())
+    assert not rows.filter(status=SendStatus.SENT, recorded_at__isnull=True).exists()
+    timeline = ContactActivity.objects.filter(kind=ActivityKind.EMAIL_SENT, ref=str(campaign.pk))
+    assert timeline.count() == len(sent)
+    assert timeline.values("contact").distinct().count() == len(sent)

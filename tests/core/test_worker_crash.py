@@ -1,63 +1,20 @@
 """Crash safety with real processes: a Celery worker killed mid-batch loses no event."""
 
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 from django.test import override_settings
 
 from accounts import services
 from accounts.roles import Role
 from core.events import dispatch
 from core.models import DeliveryStatus, Event, EventDelivery
-from tests.conftest import celery_broker, live_database_url
+from tests.conftest import celery_broker
 from tests.factories import MembershipFactory
+from tests.workers import wait_for, worker_kill, worker_start
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 BROKER = "redis://127.0.0.1:6379/14"
 INVITATIONS = 30
-
-
-def _start_worker(var_dir: Path) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "DATABASE_URL": live_database_url(),
-        "CELERY_BROKER_URL": BROKER,
-        "VAR_DIR": str(var_dir),
-        "LOG_LEVEL": "WARNING",
-    }
-    log = open(var_dir / "worker.log", "a")  # noqa: SIM115 — closed by _kill(); read it when this test fails
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1", "-l", "warning"],
-        cwd=settings.BASE_DIR,
-        env=env,
-        start_new_session=True,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    worker.log = log
-    return worker
-
-
-def _kill(worker: subprocess.Popen) -> None:
-    os.killpg(worker.pid, signal.SIGKILL)
-    worker.wait(10)
-    worker.log.close()
-
-
-def _wait_for(condition, timeout: float, what: str, interval: float = 0.1) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -78,11 +35,11 @@ def test_events_survive_a_worker_killed_mid_batch(real_broker, tmp_path):
         )
     outbox = tmp_path / "outbox"
 
-    worker = _start_worker(tmp_path)
+    worker = worker_start(tmp_path, broker=BROKER)
     try:
-        _wait_for(lambda: outbox.exists() and any(outbox.iterdir()), 60, "the first email")
+        wait_for(lambda: outbox.exists() and any(outbox.iterdir()), 60, "the first email")
     finally:
-        _kill(worker)
+        worker_kill(worker)
     delivered = EventDelivery.objects.filter(status=DeliveryStatus.SUCCEEDED).count()
     assert delivered < INVITATIONS, "the worker was meant to die with work left"
 
@@ -94,11 +51,11 @@ def test_events_survive_a_worker_killed_mid_batch(real_broker, tmp_path):
         dispatch.sweep_events()
         return not pending.exists()
 
-    worker = _start_worker(tmp_path)
+    worker = worker_start(tmp_path, broker=BROKER)
     try:
-        _wait_for(swept_and_done, 90, "every invitation event to be dispatched", interval=1.0)
+        wait_for(swept_and_done, 90, "every invitation event to be dispatched", interval=1.0)
     finally:
-        _kill(worker)
+        worker_kill(worker)
 
     assert EventDelivery.objects.filter(status=DeliveryStatus.SUCCEEDED).count() == INVITATIONS
     recipients = {
