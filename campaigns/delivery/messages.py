@@ -83,8 +83,13 @@ class MessageBuilder:
             subject=subject, body=text, from_email=from_email, to=[send.to_email], reply_to=reply_to, headers=headers
         )
         if html:
+            # Only marketing mail is tracked: a confirmation or verification email goes to someone
+            # who hasn't agreed to anything yet, and its links must work as written.
             html = tracking_apply(
-                html, token=send.token, track_opens=self.settings.track_opens, track_clicks=self.settings.track_clicks
+                html,
+                token=send.token,
+                track_opens=marketing and self.settings.track_opens,
+                track_clicks=marketing and self.settings.track_clicks,
             )
             message.attach_alternative(html, "text/html")
         # anymail hands this to the ESP, whose webhooks send it back; other backends ignore it.

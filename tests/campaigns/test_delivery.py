@@ -497,7 +497,7 @@ def test_a_key_used_twice_is_one_row_and_one_message(outbox, celery_eager, djang
     assert first.status == SendStatus.SENT and first.subject == "Your receipt"
 
 
-def test_transactional_mail_has_no_unsubscribe_headers_and_comes_from_its_sender(
+def test_transactional_mail_has_no_unsubscribe_headers_no_tracking_and_comes_from_its_sender(
     outbox, celery_eager, django_capture_on_commit_callbacks
 ):
     workspace = WorkspaceFactory()
@@ -510,7 +510,9 @@ def test_transactional_mail_has_no_unsubscribe_headers_and_comes_from_its_sender
     assert "List-Unsubscribe-Post" not in message.extra_headers
     assert message.from_email == f"Northwind News <{sender.from_email}>"
     assert message.reply_to == ["help@northwind.example"]
-    assert f"/t/c/{send.token}?" in message.alternatives[0].content
+    html = message.alternatives[0].content
+    assert '<a href="https://shop.example.com/orders/1">' in html
+    assert f"/t/c/{send.token}" not in html and f"/t/o/{send.token}" not in html
 
 
 def test_a_workflow_email_to_an_unsubscribed_contact_is_skipped_and_never_sent(
