@@ -4,11 +4,15 @@ confirmations; and the ESPs' webhooks."""
 from functools import wraps
 
 from anymail import urls as anymail_urls
+from anymail.exceptions import AnymailConfigurationError
 from anymail.utils import get_anymail_setting
 from django.http import HttpResponseForbidden
 from django.urls import URLPattern, include, path, re_path
 
 from campaigns import public_views
+from core.logging import get_logger
+
+log = get_logger(__name__)
 
 app_name = "campaigns_public"
 
@@ -23,7 +27,13 @@ def _secret_required(view):
     def guarded(request, *args, **kwargs):
         if not get_anymail_setting("webhook_secret", default=None):
             return HttpResponseForbidden("Set ANYMAIL_WEBHOOK_SECRET to receive email webhooks.")
-        return view(request, *args, **kwargs)
+        try:
+            return view(request, *args, **kwargs)
+        except AnymailConfigurationError as exc:
+            # e.g. Mailgun's webhook without ANYMAIL_MAILGUN_WEBHOOK_SIGNING_KEY: the operator's to fix,
+            # and nothing the caller sent is taken.
+            log.error("email_webhook_not_configured", path=request.path, error=str(exc))
+            return HttpResponseForbidden("This email webhook is not configured.")
 
     return guarded
 

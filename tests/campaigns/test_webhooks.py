@@ -177,6 +177,13 @@ def test_webhooks_are_refused_while_no_secret_is_configured(send, settings):
     assert snapshot(send) == before
 
 
+def test_a_signing_webhook_without_its_key_is_refused_not_an_error(send, settings):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": SECRET}
+    before = snapshot(send)
+    assert post(MAILGUN, mailgun("mailgun_failed_permanent.json", send)).status_code == 403
+    assert snapshot(send) == before
+
+
 # --- Mailgun: basic auth and its HMAC signature -----------------------------------------------------
 
 
