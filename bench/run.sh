@@ -70,7 +70,7 @@ BENCH_EMAIL_SNAPSHOT_CONTACTS=${BENCH_EMAIL_SNAPSHOT_CONTACTS:-100000}
 BENCH_EMAIL_SNAPSHOT_EARLIER=${BENCH_EMAIL_SNAPSHOT_EARLIER:-10}
 BENCH_EMAIL_SNAPSHOT_RUNS=${BENCH_EMAIL_SNAPSHOT_RUNS:-3}
 # Campaign sending (bench/email_send.py: real Celery workers and a local SMTP server, with the API
-# server stopped): BENCH_EMAIL=0 skips it, BENCH_EMAIL_ONLY=1 runs nothing else. Its workspace of
+# server stopped): BENCH_EMAIL=0 skips it, BENCH_EMAIL_ONLY=1 runs only the email parts. Its workspace of
 # that many contacts is generated once and kept.
 BENCH_EMAIL=${BENCH_EMAIL:-1}
 BENCH_EMAIL_ONLY=${BENCH_EMAIL_ONLY:-0}
@@ -174,12 +174,14 @@ crm_bench() {
 }
 
 email_snapshot_bench() {
-  local doc
+  local doc command="make bench"
   doc=$(results_doc)
+  [ "$BENCH_EMAIL_ONLY" != "1" ] || command="BENCH_EMAIL_ONLY=1 make bench"
   echo "bench: email: audience snapshot of ${BENCH_EMAIL_SNAPSHOT_CONTACTS} contacts"
   echo
   server_env "$PY" bench/email_snapshot.py "$OUT/email" "$doc" --contacts "$BENCH_EMAIL_SNAPSHOT_CONTACTS" \
-    --earlier "$BENCH_EMAIL_SNAPSHOT_EARLIER" --runs "$BENCH_EMAIL_SNAPSHOT_RUNS" 2>"$OUT/email_snapshot.log"
+    --earlier "$BENCH_EMAIL_SNAPSHOT_EARLIER" --runs "$BENCH_EMAIL_SNAPSHOT_RUNS" --command "$command" \
+    2>"$OUT/email_snapshot.log"
   if [ "$BENCH_STRICT" = "1" ] && grep -q "misses" <(sed -n '/bench:email-snapshot:start/,/bench:email-snapshot:end/p' "$doc"); then
     die "email snapshot target missed (BENCH_STRICT=1)"
   fi
@@ -210,7 +212,8 @@ if [ "$BENCH_CRM_ONLY" = "1" ]; then
   exit 0
 fi
 if [ "$BENCH_EMAIL_ONLY" = "1" ]; then
-  email_send_bench
+  [ "$BENCH_EMAIL_SNAPSHOT" != "1" ] || email_snapshot_bench
+  [ "$BENCH_EMAIL" != "1" ] || email_send_bench
   exit 0
 fi
 echo "bench: creating ${BENCH_USERS} users, their tokens and builder sites"

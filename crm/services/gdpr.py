@@ -397,8 +397,9 @@ def contact_suppress(
 ) -> Contact:
     """Flag a contact that must not be emailed: unsubscribed (their wish: marketing consent is
     withdrawn too, and `contact.unsubscribed` emitted; `details`, e.g. the email whose link they
-    followed, go in the event and on the timeline entry), bounced or complained (about the address). Every sending path honours it through
-    `Contact.objects.sendable()`. Setting the status it already has changes nothing."""
+    followed, go in the event and on the timeline entry), bounced or complained (about the
+    address). Every sending path honours it through `Contact.objects.sendable()`. Setting the status
+    it already has changes nothing."""
     errors = {}
     if status not in SUPPRESSED:
         errors["status"] = [f"{status!r} is not one of: {', '.join(SUPPRESSED)}."]
