@@ -252,8 +252,16 @@ class EmailSend(TenantModel):
             models.Index(
                 fields=["sent_at"], condition=Q(recorded_at__isnull=True, sent_at__isnull=False), name="send_unrecorded"
             ),
-            # The sweeper's scan of rows still waiting for a worker.
-            models.Index(fields=["claimed_until"], condition=Q(status__in=sorted(PENDING)), name="send_pending_claim"),
+            # The sweeper's scans: single messages still waiting for a worker, and rows a worker is
+            # handing to an ESP. Neither may cover a campaign's queued rows: a partial index the planner
+            # believes near-empty would be chosen over the primary key for the per-message
+            # "WHERE id = … AND status = 'queued'" and scanned whole while a campaign sends.
+            models.Index(
+                fields=["claimed_until"],
+                condition=Q(status__in=sorted(PENDING), campaign__isnull=True),
+                name="send_single_pending",
+            ),
+            models.Index(fields=["claimed_until"], condition=Q(status=SendStatus.SENDING), name="send_handing_over"),
         ]
 
     def __str__(self) -> str:
