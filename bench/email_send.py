@@ -116,8 +116,8 @@ from django.db import connection  # noqa: E402
 from django.db.models import Count, Max, Min  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from accounts import services as account_services  # noqa: E402
-from accounts.models import User, Workspace  # noqa: E402
+from accounts.models import Workspace  # noqa: E402
+from bench.email_setup import bench_sender, bench_workspace, load_average, postgres_version  # noqa: E402
 from bench.report import machine, verdict, write_section  # noqa: E402
 from campaigns.content import content_clean  # noqa: E402
 from campaigns.events import EMAIL_SENT  # noqa: E402
@@ -126,22 +126,12 @@ from campaigns.models import (  # noqa: E402
     CampaignStatus,
     EmailSend,
     Sender,
-    SenderStatus,
-    SendingSettings,
     SendStatus,
 )
 from campaigns.services.campaigns import campaign_start  # noqa: E402
 from config.celery import app  # noqa: E402
 from core.models import Event  # noqa: E402
 from crm.models import Contact, ContactStatus  # noqa: E402
-
-
-def bench_workspace() -> Workspace:
-    user = User.objects.filter(email=BENCH_EMAIL).first() or User.objects.create_user(
-        BENCH_EMAIL, None, name="Email Send Bench"
-    )
-    workspace = Workspace.objects.filter(memberships__user=user, name=WORKSPACE_NAME).first()
-    return workspace or account_services.workspace_create(owner=user, name=WORKSPACE_NAME)
 
 
 def generate(workspace: Workspace, contacts: int) -> bool:
@@ -399,18 +389,11 @@ def main() -> None:
     if connection.vendor != "postgresql" or not settings.REDIS_URL:
         raise SystemExit("the sending benchmark needs PostgreSQL and Redis: set DATABASE_URL and REDIS_URL")
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    workspace = bench_workspace()
-    SendingSettings.objects.update_or_create(
-        workspace=workspace, defaults={"postal_address": "1 Bench Street, Springfield", "rate_per_minute": 10**7}
-    )
-    sender, _ = Sender.objects.get_or_create(
-        workspace=workspace,
-        from_email="news@bench.example.com",
-        defaults={"from_name": "Bench News", "status": SenderStatus.VERIFIED, "verified_at": timezone.now()},
-    )
+    workspace = bench_workspace(owner_email=BENCH_EMAIL, owner_name="Email Send Bench", name=WORKSPACE_NAME)
+    sender = bench_sender(workspace, rate_per_minute=10**7)
     results: dict = {
         "contacts": args.contacts,
-        "loadavg_start": " ".join(f"{load:.2f}" for load in os.getloadavg()),
+        "loadavg_start": load_average(),
         "generated": generate(workspace, args.contacts),
         "runs": [],
     }
@@ -419,9 +402,7 @@ def main() -> None:
         run = send_run(workspace, sender, workers=args.workers, results_dir=args.results_dir)
         print(f"email send bench: {run}", file=sys.stderr)
         results["runs"].append(run)
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        results["pg_version"] = cursor.fetchone()[0].split()[0]
+    results["pg_version"] = postgres_version()
     (args.results_dir / "email_send.json").write_text(json.dumps(results, indent=2, default=str))
     report(results, args.doc_path, args.command)
 

@@ -36,10 +36,10 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
-from accounts import services as account_services  # noqa: E402
-from accounts.models import User, Workspace  # noqa: E402
+from accounts.models import Workspace  # noqa: E402
+from bench.email_setup import bench_sender, bench_workspace, load_average, postgres_version  # noqa: E402
 from bench.report import machine, verdict, write_section  # noqa: E402
-from campaigns.models import Campaign, CampaignStatus, EmailSend, Sender, SenderStatus, SendingSettings  # noqa: E402
+from campaigns.models import Campaign, CampaignStatus, EmailSend, Sender  # noqa: E402
 from campaigns.services import campaigns as campaign_services  # noqa: E402
 from crm.models import Contact, ContactStatus  # noqa: E402
 
@@ -64,14 +64,6 @@ FINDINGS = [
 ]
 BENCH_EMAIL = "email-bench@bench.example.com"
 WORKSPACE_NAME = "Email snapshot bench"
-
-
-def bench_workspace() -> Workspace:
-    user = User.objects.filter(email=BENCH_EMAIL).first() or User.objects.create_user(
-        BENCH_EMAIL, None, name="Email Bench"
-    )
-    workspace = Workspace.objects.filter(memberships__user=user, name=WORKSPACE_NAME).first()
-    return workspace or account_services.workspace_create(owner=user, name=WORKSPACE_NAME)
 
 
 def generate(workspace: Workspace, contacts: int) -> dict:
@@ -251,16 +243,11 @@ def main() -> None:
     if connection.vendor != "postgresql":
         raise SystemExit("the snapshot benchmark needs PostgreSQL: set DATABASE_URL=postgres://…")
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    workspace = bench_workspace()
-    SendingSettings.objects.update_or_create(workspace=workspace, defaults={"postal_address": "1 Bench Street"})
-    sender, _ = Sender.objects.get_or_create(
-        workspace=workspace,
-        from_email="news@bench.example.com",
-        defaults={"from_name": "Bench News", "status": SenderStatus.VERIFIED, "verified_at": timezone.now()},
-    )
+    workspace = bench_workspace(owner_email=BENCH_EMAIL, owner_name="Email Bench", name=WORKSPACE_NAME)
+    sender = bench_sender(workspace)
     results: dict = {
         "contacts": args.contacts,
-        "loadavg_start": " ".join(f"{load:.2f}" for load in os.getloadavg()),
+        "loadavg_start": load_average(),
         "generate": generate(workspace, args.contacts),
         "runs": [],
     }
@@ -270,9 +257,7 @@ def main() -> None:
         run = snapshot_run(workspace, sender, ab_test_percent=20 if n == args.runs else 0)
         print(f"email snapshot bench: {run}", file=sys.stderr)
         results["runs"].append(run)
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        results["pg_version"] = cursor.fetchone()[0].split()[0]
+    results["pg_version"] = postgres_version()
     (args.results_dir / "email_snapshot.json").write_text(json.dumps(results, indent=2))
     report(results, args.doc_path, args.command)
 
