@@ -153,7 +153,8 @@ def campaign_recipient_count(workspace, audience) -> int:
     return campaign_audience(workspace, audience).order_by().count()
 
 
-def _rate(part: int, whole: int) -> float:
+def rate(part: int, whole: int) -> float:
+    """part / whole to four places; 0 when there is no whole."""
     return round(part / whole, 4) if whole else 0.0
 
 
@@ -204,9 +205,9 @@ def _figures(rows: QuerySet[EmailSend]) -> dict:
     )
     # Rates over the messages that reached an inbox: a bounce was never seen.
     reached = figures["sent"] - figures["bounces"]
-    figures["open_rate"] = _rate(figures["unique_opens"], reached)
-    figures["click_rate"] = _rate(figures["unique_clicks"], reached)
-    figures["click_to_open_rate"] = _rate(figures["unique_clicks"], figures["unique_opens"])
+    figures["open_rate"] = rate(figures["unique_opens"], reached)
+    figures["click_rate"] = rate(figures["unique_clicks"], reached)
+    figures["click_to_open_rate"] = rate(figures["unique_clicks"], figures["unique_opens"])
     return figures
 
 
@@ -258,7 +259,7 @@ def campaign_stats(campaign: Campaign) -> dict:
     rows = EmailSend.objects.filter(campaign=campaign)
     stats = _figures(rows)
     stats["unsubscribes"] = _unsubscribes(campaign)
-    stats["unsubscribe_rate"] = _rate(stats["unsubscribes"], stats["sent"] - stats["bounces"])
+    stats["unsubscribe_rate"] = rate(stats["unsubscribes"], stats["sent"] - stats["bounces"])
     stats["links"] = list(
         EmailEngagement.objects.filter(campaign=campaign, kind=EngagementKind.CLICK)
         .order_by()

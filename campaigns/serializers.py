@@ -10,7 +10,7 @@ from campaigns.models import (
     Sender,
     SendingSettings,
 )
-from campaigns.selectors import ID_MAX
+from campaigns.selectors import ID_MAX, rate
 from crm.models import Contact
 from crm.services.gdpr import REASON_MAX, SUPPRESSED
 
@@ -91,15 +91,11 @@ class CampaignFiguresSerializer(serializers.Serializer):
     open_rate = serializers.SerializerMethodField(help_text="Unique opens over messages not bounced, from 0 to 1.")
     click_rate = serializers.SerializerMethodField(help_text="Unique clicks over messages not bounced, from 0 to 1.")
 
-    def _rate(self, campaign, part: str) -> float:
-        reached = campaign.reached_count
-        return round(getattr(campaign, part) / reached, 4) if reached else 0.0
-
     def get_open_rate(self, campaign) -> float:
-        return self._rate(campaign, "unique_open_count")
+        return rate(campaign.unique_open_count, campaign.reached_count)
 
     def get_click_rate(self, campaign) -> float:
-        return self._rate(campaign, "unique_click_count")
+        return rate(campaign.unique_click_count, campaign.reached_count)
 
 
 class CampaignSerializer(WorkspaceTimeMixin, serializers.ModelSerializer):

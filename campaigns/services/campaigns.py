@@ -11,7 +11,6 @@ import random
 import uuid
 
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -44,6 +43,7 @@ from core.bulk import bulk_insert
 from core.events import emit
 from core.logging import get_logger
 from core.templating import template_compile
+from crm.services.fields import email_normalize
 
 log = get_logger(__name__)
 
@@ -378,7 +378,7 @@ def _variants(campaign: Campaign, n: int) -> list[str]:
     if test < 2:
         return ["a"] * n
     order = list(range(n))
-    random.Random(campaign.pk).shuffle(order)  # noqa: S311 — reproducible on purpose, nothing secret  # noqa: S311 — reproducible on purpose, nothing secret
+    random.Random(campaign.pk).shuffle(order)  # noqa: S311 — reproducible on purpose, nothing secret
     variants = [""] * n
     for k, index in enumerate(order[:test]):
         variants[index] = "ab"[k % 2]
@@ -519,11 +519,7 @@ def campaign_test_send(*, campaign: Campaign, email: str, actor=None) -> EmailSe
     """The campaign as the sample contact would get it, to `email`, its subject marked "[Test] ".
     Sent as a transactional message (it reaches any address), from the campaign's sender once that
     is verified, from the platform's address before."""
-    address = str(email or "").strip()
-    try:
-        validate_email(address)
-    except ValidationError:
-        raise ValidationError({"email": [f"{email!r} is not a valid email address."]}) from None
+    address = email_normalize(email)
     campaign = Campaign.objects.select_related("workspace", "sender").get(pk=campaign.pk)
     recent = EmailSend.objects.filter(
         workspace_id=campaign.workspace_id, ref__startswith="test:", queued_at__gte=timezone.now() - TEST_SENDS_PER

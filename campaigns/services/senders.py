@@ -11,17 +11,15 @@ import secrets
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignStatus, Sender, SenderStatus, SendingSettings, SendKind
 from campaigns.services.sends import email_send_create
-from crm.services.fields import all_or_errors
+from crm.services.fields import all_or_errors, email_normalize
 
 NAME_MAX = Sender._meta.get_field("from_name").max_length
-EMAIL_MAX = Sender._meta.get_field("from_email").max_length
 #: A verification link older than this is refused; ask for another.
 VERIFICATION_MAX_AGE = datetime.timedelta(days=7)
 POSTAL_ADDRESS_MAX = 500
@@ -33,18 +31,13 @@ def _token_hash(token: str) -> str:
 
 
 def _address_clean(field: str, value, *, required: bool) -> str:
-    email = str(value or "").strip().lower()
-    if not email:
-        if required:
-            raise ValidationError({field: ["An email address is required."]})
+    """Trimmed and lower-cased, as a contact's address is; blank allowed only when not required."""
+    if not required and not str(value or "").strip():
         return ""
-    if len(email) > EMAIL_MAX:
-        raise ValidationError({field: [f"An email address has at most {EMAIL_MAX} characters."]})
     try:
-        validate_email(email)
-    except ValidationError:
-        raise ValidationError({field: [f"{value!r} is not a valid email address."]}) from None
-    return email
+        return email_normalize(value)
+    except ValidationError as exc:
+        raise ValidationError({field: exc.message_dict["email"]}) from None
 
 
 def _name_clean(value) -> str:

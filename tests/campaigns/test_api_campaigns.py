@@ -171,6 +171,22 @@ def test_delete_only_a_draft(editor, campaign, assert_error):
         ({"name": "N", "audience": {"tags": [99999999]}}, "audience.tags.0"),
         ({"name": ""}, "name"),
         ({}, "name"),
+        ({"name": "N" * 401}, "name"),
+        ({"name": {"text": "N"}}, "name"),
+        ({"name": "N", "preheader": "{{ contact."}, "preheader"),
+        ({"name": "N", "subject_b": "{% for %}"}, "subject_b"),
+        ({"name": "N", "sender": True}, "sender"),
+        ({"name": "N", "ab_test_percent": -1, "subject_b": "B"}, "ab_test_percent"),
+        ({"name": "N", "ab_test_percent": 10**30, "subject_b": "B"}, "ab_test_percent"),
+        ({"name": "N", "ab_test_percent": 20}, "subject_b"),
+        ({"name": "N", "ab_wait_minutes": 1}, "ab_wait_minutes"),
+        ({"name": "N", "ab_wait_minutes": "soon"}, "ab_wait_minutes"),
+        ({"name": "N", "ab_metric": ["opens"]}, "ab_metric"),
+        ({"name": "N", "audience": {"everyone": True}}, "audience.everyone"),
+        ({"name": "N", "audience": {"segments": 5}}, "audience.segments"),
+        ({"name": "N", "audience": {"tags": list(range(1, 102))}}, "audience.tags"),
+        ({"name": "N", "audience": {"exclude_segments": [True]}}, "audience.exclude_segments.0"),
+        ({"name": "N", "audience": {"exclude_tags": [10**30]}}, "audience.exclude_tags.0"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field(editor, assert_error, data, field):
@@ -191,6 +207,25 @@ def test_another_workspaces_ids_are_a_400_naming_each(editor, assert_error):
     }
     error = assert_error(editor.client.post(URL, data, format="json"), 400)
     assert set(error["details"]) == {"sender", "audience.segments.0", "audience.exclude_tags.0"}
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"subject": "{% if %}"}, "subject"),
+        ({"sender": "abc"}, "sender"),
+        ({"content": "text"}, "content"),
+        ({"audience": {"segments": ["x"]}}, "audience.segments.0"),
+        ({"ab_test_percent": 51, "subject_b": "B"}, "ab_test_percent"),
+        ({"ab_metric": "money"}, "ab_metric"),
+    ],
+)
+def test_a_bad_patch_is_a_400_naming_the_field_and_keeps_the_campaign(editor, campaign, assert_error, data, field):
+    before = Campaign.objects.values().get(pk=campaign.pk)
+    error = assert_error(editor.client.patch(detail(campaign), data, format="json"), 400)
+    assert any(key == field or key.startswith(field + ".") for key in error["details"]), error
+    assert Campaign.objects.values().get(pk=campaign.pk) == before
 
 
 def test_editing_a_sent_campaign_is_a_400_and_changes_nothing(editor, assert_error):
@@ -286,6 +321,13 @@ def test_test_send_answers_with_the_ledger_row(editor, campaign, assert_error):
     assert_error(editor.client.post(detail(campaign, "test"), {}, format="json"), 400, field="email")
 
 
+@pytest.mark.parametrize("email", [["boss@example.com"], 12, "", "a@b@example.com", "x" * 250 + "@example.com"])
+def test_a_bad_test_address_is_a_400_naming_email_and_sends_nothing(editor, campaign, assert_error, email):
+    response = editor.client.post(detail(campaign, "test"), {"email": email}, format="json")
+    assert_error(response, 400, field="email")
+    assert not EmailSend.objects.exists()
+
+
 def test_a_viewer_reads_but_cannot_send_or_schedule(member, editor, campaign, assert_error):
     viewer = member(Role.VIEWER)
     assert viewer.client.get(detail(campaign)).status_code == 200
@@ -365,3 +407,18 @@ def test_recipient_count_of_an_unsaved_audience(editor, contacts, assert_error):
         editor.client.post(url, {"audience": {"tags": [other.pk]}}, format="json"), 400, field="audience.tags.0"
     )
     assert not Campaign.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("audience", "field"),
+    [
+        ("everyone", "audience"),
+        ([1, 2], "audience"),
+        ({"lists": [1]}, "audience.lists"),
+        ({"segments": "all"}, "audience.segments"),
+        ({"exclude_segments": [0]}, "audience.exclude_segments.0"),
+    ],
+)
+def test_a_bad_audience_to_count_is_a_400_naming_it(editor, assert_error, audience, field):
+    error = assert_error(editor.client.post(f"{URL}recipient-count/", {"audience": audience}, format="json"), 400)
+    assert field in error["details"], error

@@ -134,6 +134,11 @@ def test_suppressing_defaults_to_an_unsubscribe_of_a_known_contact(editor):
         ({}, "email"),
         ({"email": "a@example.com", "reason": "angry"}, "reason"),
         ({"email": "a@example.com", "note": "x" * 501}, "note"),
+        ({"email": ["a@example.com"]}, "email"),
+        ({"email": ""}, "email"),
+        ({"email": "x" * 250 + "@example.com"}, "email"),
+        ({"email": "a@example.com", "reason": ["bounced"]}, "reason"),
+        ({"email": "a@example.com", "note": {"why": "x"}}, "note"),
     ],
 )
 def test_bad_suppressions_are_a_400_naming_the_field(editor, assert_error, data, field):

@@ -125,12 +125,40 @@ def test_an_address_is_unique_per_workspace_whatever_its_case(editor, assert_err
         ({"from_name": "N"}, "from_email"),
         ({"from_name": ["N"], "from_email": "a@example.com"}, "from_name"),
         ({"from_name": "N" * 101, "from_email": "a@example.com"}, "from_name"),
+        ({"from_name": "N", "from_email": ["a@example.com"]}, "from_email"),
+        ({"from_name": "N", "from_email": "x" * 250 + "@example.com"}, "from_email"),
+        ({"from_name": "N", "from_email": "a@example.com", "reply_to": "x" * 250 + "@example.com"}, "reply_to"),
     ],
 )
 def test_bad_sender_input_is_a_400_naming_the_field(editor, assert_error, data, field):
     assert_error(editor.client.post(URL, data, format="json"), 400, field=field)
     assert not Sender.objects.exists()
     assert not EmailSend.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"from_email": "not an email"}, "from_email"),
+        ({"from_email": ""}, "from_email"),
+        ({"from_name": "  "}, "from_name"),
+        ({"reply_to": "nope"}, "reply_to"),
+    ],
+)
+def test_a_bad_sender_patch_is_a_400_naming_the_field_and_keeps_the_sender(editor, assert_error, data, field):
+    sender = SenderFactory(workspace=editor.workspace, status=SenderStatus.VERIFIED)
+    before = Sender.objects.values().get(pk=sender.pk)
+    assert_error(editor.client.patch(f"{URL}{sender.pk}/", data, format="json"), 400, field=field)
+    assert Sender.objects.values().get(pk=sender.pk) == before
+    assert not EmailSend.objects.exists()
+
+
+def test_an_address_is_stored_trimmed_and_lower_cased(editor):
+    response = editor.client.post(
+        URL, {"from_name": "N", "from_email": " News@Northwind.Example ", "reply_to": " Help@X.Example"}, format="json"
+    )
+    assert response.status_code == 201, response.json()
+    assert (response.json()["from_email"], response.json()["reply_to"]) == ("news@northwind.example", "help@x.example")
 
 
 def test_a_new_address_needs_verifying_again(editor):
@@ -219,7 +247,10 @@ def test_put_and_patch_change_the_settings(owner):
         ({"rate_per_minute": 10**7}, "rate_per_minute"),
         ({"rate_per_minute": 10**30}, "rate_per_minute"),
         ({"rate_per_minute": "fast"}, "rate_per_minute"),
+        ({"rate_per_minute": 1.5}, "rate_per_minute"),
+        ({"rate_per_minute": -5}, "rate_per_minute"),
         ({"track_opens": "maybe"}, "track_opens"),
+        ({"track_clicks": [True]}, "track_clicks"),
         ({"postal_address": "x" * 501}, "postal_address"),
         ({"postal_address": ["1 Harbour St"]}, "postal_address"),
     ],
