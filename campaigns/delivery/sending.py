@@ -81,6 +81,7 @@ OUTCOME_UNKNOWN = (
     "the provider's webhooks may still report it delivered."
 )
 
+SUBJECT_MAX = EmailSend._meta.get_field("subject").max_length
 
 # Once per message, on the path that decides whether it goes out: as SQL, it costs a third of what
 # building the same UPDATE through the ORM does.
@@ -228,7 +229,7 @@ def commit_then(write: Callable[[], bool], then: Callable[[], None]) -> bool:
 
 
 def _send_two_phase(send: EmailSend, message, smtp: TwoPhaseSMTPBackend) -> bool:
-    subject, message_id = message.subject[:300], message.extra_headers["Message-ID"]
+    subject, message_id = send.subject, message.extra_headers["Message-ID"]
 
     def mark_sent() -> bool:
         with database.cursor() as cursor:
@@ -246,10 +247,10 @@ def _send_two_phase(send: EmailSend, message, smtp: TwoPhaseSMTPBackend) -> bool
 
 
 def _send_marked(send: EmailSend, message, connection) -> bool:
-    subject, message_id = message.subject[:300], message.extra_headers["Message-ID"]
+    message_id = message.extra_headers["Message-ID"]
     now = timezone.now()
     marked = EmailSend.objects.filter(pk=send.pk, status=SendStatus.QUEUED).update(
-        status=SendStatus.SENDING, claimed_until=_lease(now), attempts=F("attempts") + 1, subject=subject
+        status=SendStatus.SENDING, claimed_until=_lease(now), attempts=F("attempts") + 1, subject=send.subject
     )
     if not marked:  # another worker took it after this one's lease ran out
         return False
@@ -284,7 +285,7 @@ def sends_deliver(sends: list[EmailSend], *, connection, builder: MessageBuilder
                 counted=False,
             )
             continue
-        send.subject = message.subject[:300]
+        send.subject = message.subject[:SUBJECT_MAX]  # what the recipient sees, as the ledger keeps it
         if _send_two_phase(send, message, connection) if two_phase else _send_marked(send, message, connection):
             sent.append(send)
     return sent

@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Workspace
 from campaigns.delivery.messages import sender_address
-from campaigns.delivery.sending import UNSENDABLE
+from campaigns.delivery.sending import SUBJECT_MAX, UNSENDABLE
 from campaigns.models import MARKETING_KINDS, Campaign, CampaignStatus, EmailSend, Sender, SendKind, SendStatus
 from campaigns.tracking import new_send_token
 from core.logging import get_logger
@@ -19,7 +19,6 @@ from crm.models import Contact, ContactStatus
 log = get_logger(__name__)
 
 KEY_MAX = EmailSend._meta.get_field("idempotency_key").max_length
-SUBJECT_MAX = EmailSend._meta.get_field("subject").max_length
 REF_MAX = EmailSend._meta.get_field("ref").max_length
 
 
@@ -43,9 +42,21 @@ def _recipient(*, workspace: Workspace, kind: str, contact: Contact | None, to_e
         validate_email(address)
     except ValidationError:
         errors["to_email"] = ["Enter a valid email address."]
+    else:
+        # Consent and suppression belong to the contact's address: marketing mail goes nowhere else.
+        if kind in MARKETING_KINDS and contact is not None and address.lower() != contact.email.strip().lower():
+            errors["to_email"] = ["Marketing email goes to the contact's own address."]
     if errors:
         raise ValidationError(errors)
     return address
+
+
+def _existing(key: str, *, workspace: Workspace) -> EmailSend | None:
+    """The row already made for `key`; a key another workspace used is refused, its row untouched."""
+    existing = EmailSend.objects.filter(idempotency_key=key).first()
+    if existing is not None and existing.workspace_id != workspace.pk:
+        raise ValidationError({"idempotency_key": ["Already used by another workspace."]})
+    return existing
 
 
 @transaction.atomic
@@ -71,10 +82,8 @@ def email_send_create(
     key = str(idempotency_key or "").strip()
     if not key or len(key) > KEY_MAX:
         raise ValidationError({"idempotency_key": [f"Required, at most {KEY_MAX} characters."]})
-    existing = EmailSend.objects.filter(idempotency_key=key).first()
+    existing = _existing(key, workspace=workspace)
     if existing is not None:
-        if existing.workspace_id != workspace.pk:
-            raise ValidationError({"idempotency_key": ["Already used by another workspace."]})
         return existing, False
     address = _recipient(workspace=workspace, kind=kind, contact=contact, to_email=to_email)
     if len(subject) > SUBJECT_MAX or "\n" in subject or "\r" in subject:
@@ -108,7 +117,7 @@ def email_send_create(
                 error=error,
             )
     except IntegrityError:
-        existing = EmailSend.objects.filter(idempotency_key=key, workspace=workspace).first()
+        existing = _existing(key, workspace=workspace)
         if existing is None:
             raise
         return existing, False

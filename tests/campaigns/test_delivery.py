@@ -558,6 +558,10 @@ def test_a_workflow_email_carries_the_unsubscribe_headers(outbox, celery_eager, 
         ({"idempotency_key": ""}, "idempotency_key"),
         ({"kind": "newsletter"}, "kind"),
         ({"subject": "Two\nlines"}, "subject"),
+        ({"subject": "Carriage\rreturn"}, "subject"),
+        ({"subject": "x" * 301}, "subject"),
+        ({"idempotency_key": "k" * 201}, "idempotency_key"),
+        ({"idempotency_key": "   "}, "idempotency_key"),
         ({"kind": SendKind.WORKFLOW}, "contact"),
     ],
 )
@@ -567,6 +571,41 @@ def test_a_bad_single_send_is_refused_naming_the_field_and_nothing_is_stored(ove
         transactional(workspace, **overrides)
     assert field in raised.value.message_dict
     assert not EmailSend.objects.exists()
+
+
+def test_a_contact_of_another_workspace_is_refused_naming_the_contact():
+    workspace = WorkspaceFactory()
+    with pytest.raises(ValidationError) as raised:
+        transactional(workspace, contact=ContactFactory(), to_email=None)
+    assert "contact" in raised.value.message_dict
+    assert not EmailSend.objects.exists()
+
+
+def test_marketing_email_to_an_address_other_than_the_contacts_is_refused():
+    contact = ContactFactory(email="reader@example.com")
+    with pytest.raises(ValidationError) as raised:
+        transactional(contact.workspace, kind=SendKind.WORKFLOW, contact=contact, to_email="someone-else@example.com")
+    assert "to_email" in raised.value.message_dict
+    assert not EmailSend.objects.exists()
+
+    send, created = transactional(
+        contact.workspace, kind=SendKind.WORKFLOW, contact=contact, to_email="Reader@Example.com"
+    )
+    assert created and send.to_email == "Reader@Example.com"
+
+
+def test_a_key_another_workspace_used_is_refused_and_its_row_is_left_as_it_was():
+    theirs, _ = transactional(WorkspaceFactory())
+    with pytest.raises(ValidationError) as raised:
+        transactional(WorkspaceFactory(), subject="Not yours", to_email="other@example.com")
+    assert "idempotency_key" in raised.value.message_dict
+    (row,) = EmailSend.objects.all()
+    assert (row.pk, row.workspace_id, row.subject, row.to_email) == (
+        theirs.pk,
+        theirs.workspace_id,
+        "Your receipt",
+        "buyer@example.com",
+    )
 
 
 def test_an_unverified_or_foreign_sender_is_refused():
