@@ -120,6 +120,23 @@ def test_list_pages_through_many_campaigns(editor):
     assert len(editor.web.get(LIST, {"status": "draft", "page": 2}).context["campaigns"]) == 2
 
 
+@pytest.mark.parametrize("count", [1, 12])
+def test_the_list_runs_the_same_queries_however_many_campaigns(editor, django_assert_max_num_queries, count):
+    for campaign in CampaignFactory.create_batch(count, workspace=editor.workspace, sender=None):
+        EmailSendFactory(workspace=editor.workspace, kind=SendKind.CAMPAIGN, campaign=campaign)
+    editor.web.get(LIST)  # the session and workspace lookups are warm
+    with django_assert_max_num_queries(8):
+        response = editor.web.get(LIST)
+    assert response.status_code == 200 and len(response.context["campaigns"]) == count
+
+
+def test_a_new_campaigns_overlong_name_is_refused_with_a_message(editor):
+    response = editor.web.post(reverse("dashboard:campaigns-new"), {"name": "x" * 5000}, follow=True)
+    assert response.status_code == 200
+    assert not Campaign.objects.filter(workspace=editor.workspace).exists()
+    assert [str(message) for message in response.context["messages"]]
+
+
 def test_new_campaign_is_a_draft_opened_in_the_editor(editor):
     sender = SenderFactory(workspace=editor.workspace)
     response = editor.web.post(reverse("dashboard:campaigns-new"))
@@ -434,6 +451,18 @@ def test_report_shows_figures_chart_links_problems_and_ab_result(editor):
     assert 'data-testid="ab-winner"' in html and 'id="campaign-chart-data"' in html
     assert "vendor/chartjs/chart.umd.js" in html
     assert 'data-testid="send-progress"' not in html  # it is over
+
+
+@pytest.mark.parametrize("count", [1, 12])
+def test_the_report_runs_the_same_queries_however_many_problems_it_lists(editor, django_assert_max_num_queries, count):
+    campaign = CampaignFactory(workspace=editor.workspace, status=CampaignStatus.SENT, started_at=timezone.now())
+    EmailSendFactory.create_batch(
+        count, workspace=editor.workspace, kind=SendKind.CAMPAIGN, campaign=campaign, status=SendStatus.BOUNCED
+    )
+    editor.web.get(url("report", campaign))
+    with django_assert_max_num_queries(14):
+        response = editor.web.get(url("report", campaign))
+    assert response.status_code == 200 and len(response.context["problems"]) == count
 
 
 def test_a_drafts_report_is_empty_not_an_error(editor, draft):
