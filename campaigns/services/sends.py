@@ -86,6 +86,9 @@ def email_send_create(
     if existing is not None:
         return existing, False
     address = _recipient(workspace=workspace, kind=kind, contact=contact, to_email=to_email)
+    for field, value in (("subject", subject), ("html", html), ("text", text)):
+        if not isinstance(value, str):
+            raise ValidationError({field: ["Must be text."]})
     if len(subject) > SUBJECT_MAX or "\n" in subject or "\r" in subject:
         raise ValidationError({"subject": [f"One line of at most {SUBJECT_MAX} characters."]})
     if sender is not None and (sender.workspace_id != workspace.pk or not sender.is_verified):
