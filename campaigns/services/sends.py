@@ -14,7 +14,7 @@ from campaigns.delivery.sending import SUBJECT_MAX, UNSENDABLE
 from campaigns.models import MARKETING_KINDS, Campaign, CampaignStatus, EmailSend, Sender, SendKind, SendStatus
 from campaigns.tracking import new_send_token
 from core.logging import get_logger
-from crm.models import Contact, ContactStatus
+from crm.models import Contact
 
 log = get_logger(__name__)
 
@@ -95,11 +95,9 @@ def email_send_create(
         raise ValidationError({"sender": ["Not a verified sender of this workspace."]})
 
     status, error = SendStatus.QUEUED, ""
-    if kind in MARKETING_KINDS:
-        # The stored status, not the caller's copy: an unsubscribe may have landed since it was read.
-        current = Contact.objects.filter(pk=contact.pk).values_list("status", flat=True).first()
-        if current != ContactStatus.ACTIVE:
-            status, error = SendStatus.SKIPPED, UNSENDABLE
+    # The stored status, not the caller's copy: an unsubscribe may have landed since it was read.
+    if kind in MARKETING_KINDS and not Contact.objects.filter(pk=contact.pk).sendable().exists():
+        status, error = SendStatus.SKIPPED, UNSENDABLE
     body = {"html": html, "text": text}
     if sender is not None and sender.reply_to:
         body["reply_to"] = sender.reply_to
