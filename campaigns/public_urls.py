@@ -1,11 +1,13 @@
 """Public, unauthenticated endpoints recipients reach from an email: tracking, unsubscribe,
 confirmations; and the ESPs' webhooks."""
 
+from contextlib import contextmanager
 from functools import wraps
 
 from anymail import urls as anymail_urls
 from anymail.exceptions import AnymailConfigurationError
 from anymail.utils import get_anymail_setting
+from django.core.exceptions import BadRequest
 from django.http import HttpResponseForbidden
 from django.urls import URLPattern, include, path, re_path
 
@@ -38,8 +40,40 @@ def _secret_required(view):
     return guarded
 
 
+@contextmanager
+def _malformed_body_is_400():
+    """Anymail reads an ESP's body as that ESP documents it; a body of another shape (not JSON, a list
+    where an object belongs, a field of the wrong type) fails inside its parsing. That is the caller's
+    mistake, a 400, not a 500 that the ESP would retry forever."""
+    try:
+        yield
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        raise BadRequest("The webhook's body is not in the form this email service sends.") from exc
+
+
+def _strict(view_class):
+    """The ESP's webhook view with a malformed body refused as a 400. Only reading the request is
+    covered: an error in applying the events (our receivers) stays a 500, so the ESP retries."""
+
+    class Strict(view_class):
+        def run_validators(self, request):
+            with _malformed_body_is_400():
+                super().run_validators(request)
+
+        def parse_events(self, request):
+            with _malformed_body_is_400():
+                return list(super().parse_events(request))
+
+    Strict.__name__ = Strict.__qualname__ = view_class.__name__
+    return Strict
+
+
+def _webhook_view(callback):
+    return _secret_required(_strict(callback.view_class).as_view(**callback.view_initkwargs))
+
+
 webhook_patterns = [
-    URLPattern(pattern.pattern, _secret_required(pattern.callback), pattern.default_args, pattern.name)
+    URLPattern(pattern.pattern, _webhook_view(pattern.callback), pattern.default_args, pattern.name)
     for pattern in anymail_urls.urlpatterns
 ]
 

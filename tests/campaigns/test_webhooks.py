@@ -220,3 +220,32 @@ def test_mailgun_with_a_bad_signature_is_refused_and_changes_nothing(send):
     # A correct signature still needs the basic auth secret.
     assert post(MAILGUN, mailgun("mailgun_failed_permanent.json", send), auth=None).status_code == 400
     assert snapshot(send) == before
+
+
+# --- Malformed bodies ---------------------------------------------------------------------------------
+
+MALFORMED = ["{]", "null", "[]", '"text"', "a=b", '{"RecordType": "Bounce", "Metadata": "x", "MessageID": []}']
+
+
+@pytest.mark.parametrize("url", [POSTMARK, MAILGUN, "/webhooks/email/postmark/inbound/"])
+@pytest.mark.parametrize("body", MALFORMED)
+def test_an_authenticated_webhook_with_a_malformed_body_is_refused_and_changes_nothing(send, url, body):
+    before = snapshot(send)
+    headers = {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(SECRET.encode()).decode()}
+    response = Client(raise_request_exception=False).post(url, data=body, content_type="application/json", **headers)
+
+    assert 400 <= response.status_code < 500  # 400; a tracking record at the inbound URL is a 403
+    assert snapshot(send) == before
+
+
+def test_an_error_applying_a_report_stays_a_500_so_the_esp_retries(send, monkeypatch):
+    def broken(**kwargs):
+        raise ValueError("database went away")
+
+    monkeypatch.setattr("campaigns.handlers.tracking_event_apply", broken)
+    client = Client(raise_request_exception=False)
+    headers = {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(SECRET.encode()).decode()}
+    body = json.dumps(postmark("postmark_bounce.json", send))
+    response = client.post(POSTMARK, data=body, content_type="application/json", **headers)
+
+    assert response.status_code == 500
