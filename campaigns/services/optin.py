@@ -6,7 +6,6 @@ SHA-256 is stored. A request confirms once; the contact stays out of marketing m
 unconfirmed, see `Contact.objects.sendable()`) until it does.
 """
 
-import hashlib
 import secrets
 
 from django.conf import settings
@@ -15,6 +14,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from accounts.authentication import hash_secret
 from builder.models import FormSubmission
 from campaigns.models import OptInRequest, SendKind
 from campaigns.services.sends import email_send_create
@@ -33,10 +33,6 @@ class OptInLinkInvalid(Exception):
 
 class OptInLinkExpired(Exception):
     """The link is genuine but older than OPTIN_MAX_AGE."""
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _signer() -> signing.TimestampSigner:
@@ -64,7 +60,7 @@ def optin_request_create(*, contact: Contact, component_id: str = "", submission
     request = OptInRequest.objects.create(
         workspace_id=contact.workspace_id,
         contact=contact,
-        token_hash=_token_hash(token),
+        token_hash=hash_secret(token),
         component_id=str(component_id or "")[:64],
         submission_id=submission_id,
         consent_text=consent_text,
@@ -100,7 +96,7 @@ def optin_request_for_link(signed: str, *, lock: bool = False) -> OptInRequest:
     requests = OptInRequest.objects.select_related("contact", "workspace")
     if lock:
         requests = requests.select_for_update(of=("self",))
-    request = requests.filter(token_hash=_token_hash(token)).first()
+    request = requests.filter(token_hash=hash_secret(token)).first()
     if request is None:
         raise OptInLinkInvalid
     return request

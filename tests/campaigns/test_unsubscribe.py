@@ -129,6 +129,53 @@ def test_an_unknown_token_is_a_404():
     assert Contact.objects.get().status == ContactStatus.ACTIVE
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/u/%00/", "/u/%C3%A9/", f"/u/{'a' * 65}/", "/c/x/", "/c/%FF%FE/", f"/c/{'a:' * 2000}/"],
+)
+def test_garbage_links_are_a_404_page(path):
+    marketing_send()
+    client = Client(raise_request_exception=False)
+    assert client.get(path).status_code == 404
+    assert client.post(path).status_code == 404
+    assert Contact.objects.get().status == ContactStatus.ACTIVE
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("put", "/u/{}/"),
+        ("delete", "/u/{}/"),
+        ("get", "/u/{}/resubscribe/"),
+        ("post", "/t/o/{}.gif"),
+        ("post", "/t/c/{}"),
+        ("delete", "/c/x/"),
+        ("delete", "/senders/verify/x/"),
+    ],
+)
+def test_public_endpoints_refuse_other_methods_with_a_405(method, path):
+    send = marketing_send()
+    response = getattr(Client(raise_request_exception=False), method)(path.format(send.token))
+    assert response.status_code == 405
+    assert status_of(send.contact) == ContactStatus.ACTIVE
+
+
+def test_an_oversized_unsubscribe_post_is_a_400_and_unsubscribes_nothing(settings):
+    send = marketing_send()
+    body = "x=" + "a" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 1)
+    response = Client(raise_request_exception=False).post(f"/u/{send.token}/", data=body, content_type=FORM_ENCODED)
+    assert response.status_code == 400
+    assert status_of(send.contact) == ContactStatus.ACTIVE
+    assert not unsubscribed_events()
+
+
+def test_a_post_with_an_undecodable_body_still_unsubscribes():
+    send = marketing_send()
+    response = Client().post(f"/u/{send.token}/", data=b"\xff\xfe=\xff", content_type=FORM_ENCODED)
+    assert response.status_code == 200
+    assert status_of(send.contact) == ContactStatus.UNSUBSCRIBED
+
+
 def test_a_token_from_workspace_a_does_nothing_in_workspace_b():
     in_a = marketing_send(workspace=WorkspaceFactory(name="Alpha"))
     workspace_b = WorkspaceFactory(name="Beta")
