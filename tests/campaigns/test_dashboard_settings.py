@@ -63,6 +63,9 @@ def test_a_taken_address_is_refused(editor):
 
 def test_removing_a_sender(editor):
     sender = SenderFactory(workspace=editor.workspace)
+    html = editor.web.get(SENDERS).content.decode()
+    delete = reverse("dashboard:campaigns-sender-delete", args=[sender.pk])
+    assert f'action="{delete}" data-confirm="Remove the sender {sender.from_email}?' in html
     editor.web.post(reverse("dashboard:campaigns-sender-delete", args=[sender.pk]))
     assert not Sender.objects.filter(pk=sender.pk).exists()
 
