@@ -287,11 +287,9 @@ def _count_of(rows: QuerySet[EmailSend]) -> Coalesce:
     return Coalesce(Subquery(counted.values("n"), output_field=IntegerField()), Value(0))
 
 
-def campaign_list(*, workspace=None, queryset: QuerySet[Campaign] | None = None) -> QuerySet[Campaign]:
-    """The workspace's campaigns (or `queryset`'s) with their sender and key figures annotated —
-    sent, unique opens and clicks, bounces — each a subquery run for the listed rows only."""
-    if queryset is None:
-        queryset = Campaign.objects.for_workspace(workspace)
+def campaign_list(*, queryset: QuerySet[Campaign]) -> QuerySet[Campaign]:
+    """`queryset`'s campaigns (already scoped to a workspace) with their sender and key figures
+    annotated — sent, unique opens and clicks, bounces — each a subquery run for the listed rows only."""
     sends = EmailSend.objects.all()
     return queryset.select_related("sender").annotate(
         sent_count=_count_of(sends.filter(status__in=HANDED_OVER)),

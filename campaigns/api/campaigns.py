@@ -116,14 +116,14 @@ class CampaignViewSet(
     )
     @action(detail=True, methods=["post"])
     def send(self, request, pk=None):
-        return self._respond(campaign_send(campaign=self.get_object(), actor=request.user))
+        return self._respond(campaign_send(campaign=self.get_object()))
 
     @extend_schema(request=ScheduleSerializer, responses={200: CampaignSerializer})
     @action(detail=True, methods=["post"])
     def schedule(self, request, pk=None):
         campaign = self.get_object()
         data = self._validated(ScheduleSerializer, request.data)
-        return self._respond(campaign_schedule(campaign=campaign, actor=request.user, **data))
+        return self._respond(campaign_schedule(campaign=campaign, **data))
 
     @_STATE_CHANGE
     @action(detail=True, methods=["post"])
@@ -146,7 +146,7 @@ class CampaignViewSet(
         """The email as a sample contact would get it, subject marked "[Test] ", to any address."""
         campaign = self.get_object()
         data = self._validated(TestSendSerializer, request.data)
-        send = campaign_test_send(campaign=campaign, email=data["email"], actor=request.user)
+        send = campaign_test_send(campaign=campaign, email=data["email"])
         return Response(TestSendResultSerializer(send).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(parameters=[PreviewQuerySerializer], responses={200: RenderedSerializer})

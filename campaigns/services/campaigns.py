@@ -301,7 +301,7 @@ def _mark_sending(campaign: Campaign, now: datetime.datetime) -> None:
 
 
 @transaction.atomic
-def campaign_send(*, campaign: Campaign, actor=None) -> Campaign:
+def campaign_send(*, campaign: Campaign) -> Campaign:
     """Send now: a ValidationError lists every missing prerequisite (postal address, verified sender,
     subject, content, a non-empty audience) and nothing changes; otherwise the campaign is sending
     and its snapshot task is queued."""
@@ -313,7 +313,7 @@ def campaign_send(*, campaign: Campaign, actor=None) -> Campaign:
 
 
 @transaction.atomic
-def campaign_schedule(*, campaign: Campaign, scheduled_at: datetime.datetime, actor=None) -> Campaign:
+def campaign_schedule(*, campaign: Campaign, scheduled_at: datetime.datetime) -> Campaign:
     """Send at `scheduled_at` (a time without an offset is in the workspace's time zone). It must be
     in the future, and the campaign ready to go out, as for campaign_send."""
     if not isinstance(scheduled_at, datetime.datetime):
@@ -515,7 +515,7 @@ def campaign_cancel(*, campaign: Campaign) -> Campaign:
 
 
 @transaction.atomic
-def campaign_test_send(*, campaign: Campaign, email: str, actor=None) -> EmailSend:
+def campaign_test_send(*, campaign: Campaign, email: str) -> EmailSend:
     """The campaign as the sample contact would get it, to `email`, its subject marked "[Test] ".
     Sent as a transactional message (it reaches any address), from the campaign's sender once that
     is verified, from the platform's address before."""
