@@ -26,11 +26,11 @@ from campaigns.models import (
     EngagementKind,
     Sender,
     SenderStatus,
-    SendingSettings,
     SendKind,
     SendStatus,
 )
 from campaigns.services.engagement import UNSUBSCRIBE_SOURCE
+from campaigns.services.senders import sending_settings_get
 from campaigns.tracking import new_send_token
 from crm.demo import NEWSLETTER_NO_PURCHASE
 from crm.models import ActivityKind, Contact, ContactActivity, ContactStatus, Segment
@@ -141,7 +141,7 @@ DRAFT_CONTENT = _content(
 
 
 def _sending_setup(workspace) -> Sender:
-    sending, _ = SendingSettings.objects.get_or_create(workspace=workspace)
+    sending = sending_settings_get(workspace=workspace)
     if not sending.postal_address:
         sending.postal_address = POSTAL_ADDRESS
         sending.save(update_fields=["postal_address", "updated_at"])
