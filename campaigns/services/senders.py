@@ -6,7 +6,6 @@ only its SHA-256 is stored, and using it clears it.
 """
 
 import datetime
-import hashlib
 import secrets
 
 from django.conf import settings
@@ -15,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from accounts.authentication import hash_secret
 from campaigns.models import Campaign, CampaignStatus, Sender, SenderStatus, SendingSettings, SendKind
 from campaigns.services.sends import email_send_create
 from crm.services.fields import all_or_errors, email_normalize
@@ -24,10 +24,6 @@ NAME_MAX = Sender._meta.get_field("from_name").max_length
 VERIFICATION_MAX_AGE = datetime.timedelta(days=7)
 POSTAL_ADDRESS_MAX = 500
 RATE_MIN, RATE_MAX = 1, 1_000_000
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _address_clean(field: str, value, *, required: bool) -> str:
@@ -71,7 +67,7 @@ def _save(sender: Sender) -> Sender:
 def _verification_send(sender: Sender) -> None:
     """A new token (the previous link stops working) and the email carrying it."""
     token = secrets.token_urlsafe(32)
-    sender.verification_token_hash = _token_hash(token)
+    sender.verification_token_hash = hash_secret(token)
     sender.verification_sent_at = timezone.now()
     sender.save(update_fields=["verification_token_hash", "verification_sent_at"])
     context = {
@@ -145,7 +141,7 @@ def sender_verify(*, token: str) -> Sender:
     token = str(token or "")
     sender = (
         Sender.objects.select_for_update()
-        .filter(verification_token_hash=_token_hash(token), status=SenderStatus.PENDING)
+        .filter(verification_token_hash=hash_secret(token), status=SenderStatus.PENDING)
         .exclude(verification_token_hash="")
         .first()
         if 0 < len(token) <= 100

@@ -2,7 +2,6 @@
 the contact gets no marketing mail, and following it records the consent with the form's words."""
 
 import datetime
-import hashlib
 import re
 
 import pytest
@@ -10,6 +9,7 @@ from django.test import Client
 from django.utils import timezone
 from freezegun import freeze_time
 
+from accounts.authentication import hash_secret
 from builder.services.submissions import form_submission_create
 from campaigns.models import EmailSend, OptInRequest, Sender, SenderStatus, SendKind
 from campaigns.selectors import campaign_audience
@@ -189,7 +189,7 @@ def test_a_sender_link_asks_first_and_the_button_verifies_once(workspace):
         workspace=workspace,
         status=SenderStatus.PENDING,
         verified_at=None,
-        verification_token_hash=hashlib.sha256(token.encode()).hexdigest(),
+        verification_token_hash=hash_secret(token),
         verification_sent_at=timezone.now(),
     )
     client = Client(enforce_csrf_checks=True)
