@@ -232,6 +232,13 @@ def test_a_broken_block_is_reported_by_its_path_and_nothing_is_saved(editor, dra
         ({"sender": "999999"}, "sender"),
         ({"segments": ["424242"]}, "segments"),
         ({"content": "{not json"}, "content"),
+        ({"sender": "abc"}, "sender"),
+        ({"segments": ["abc"]}, "segments"),
+        ({"exclude_tags": ["99999999999999999999999"]}, "exclude_tags"),
+        ({"ab_metric": "bogus"}, "ab_metric"),
+        ({"ab_test_percent": "-5"}, "ab_test_percent"),
+        ({"content": '"just a string"'}, "content"),
+        ({"content": "[]"}, "content"),
     ],
 )
 def test_bad_input_is_an_error_on_its_field_not_a_server_error(editor, draft, changes, field):
@@ -240,6 +247,17 @@ def test_bad_input_is_an_error_on_its_field_not_a_server_error(editor, draft, ch
     assert response.context["form"].errors.get(field), response.context["form"].errors
     draft.refresh_from_db()
     assert draft.name == "Spring news" and draft.ab_test_percent == 0
+
+
+def test_another_workspaces_sender_or_segment_cannot_be_picked(editor, draft):
+    before = draft.sender_id
+    other = WorkspaceFactory()
+    theirs = {"sender": SenderFactory(workspace=other).pk, "segments": [SegmentFactory(workspace=other).pk]}
+    response = editor.web.post(url("edit", draft), form_data(draft, **theirs))
+    assert response.status_code == 400
+    assert set(response.context["form"].errors) >= {"sender", "segments"}
+    draft.refresh_from_db()
+    assert draft.sender_id == before and not draft.audience
 
 
 def test_sent_campaigns_are_locked(editor):
