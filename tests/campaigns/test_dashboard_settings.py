@@ -47,6 +47,9 @@ def test_resending_makes_a_new_link_and_a_verified_sender_needs_none(editor):
         ({"from_name": "", "from_email": "a@example.com"}, "from_name"),
         ({"from_name": "A", "from_email": "not an email"}, "from_email"),
         ({"from_name": "A", "from_email": "a@example.com", "reply_to": "nope"}, "reply_to"),
+        ({"from_name": "A" * 500, "from_email": "a@example.com"}, "from_name"),
+        ({"from_name": "A\x00B", "from_email": "a@example.com"}, "from_name"),
+        ({"from_name": "A", "from_email": "a" * 250 + "@example.com"}, "from_email"),
     ],
 )
 def test_a_bad_sender_is_an_error_on_its_field(editor, data, field):
