@@ -40,6 +40,7 @@ from campaigns.services.senders import sending_settings_get
 from campaigns.services.sends import campaign_dispatch, email_send_create
 from campaigns.tracking import new_send_token
 from core.bulk import bulk_insert
+from core.enqueue import enqueue
 from core.events import emit
 from core.logging import get_logger
 from core.templating import template_compile
@@ -287,10 +288,8 @@ def _raise_problems(campaign: Campaign) -> None:
 def _enqueue_start(campaign_id: int) -> None:
     from campaigns.tasks.lifecycle import campaign_start as campaign_start_task
 
-    try:
-        campaign_start_task.delay(campaign_id)
-    except Exception:  # the campaign is marked sending; campaigns_start_due retries a lost start
-        log.error("campaign_start_enqueue_failed", campaign_id=campaign_id, exc_info=True)
+    # The campaign is marked sending; campaigns_start_due retries a lost start.
+    enqueue(campaign_start_task, campaign_id)
 
 
 def _mark_sending(campaign: Campaign, now: datetime.datetime) -> None:

@@ -13,20 +13,11 @@ from campaigns.delivery.messages import sender_address
 from campaigns.delivery.sending import SUBJECT_MAX, UNSENDABLE
 from campaigns.models import MARKETING_KINDS, Campaign, CampaignStatus, EmailSend, Sender, SendKind, SendStatus
 from campaigns.tracking import new_send_token
-from core.logging import get_logger
+from core.enqueue import enqueue
 from crm.models import Contact
-
-log = get_logger(__name__)
 
 KEY_MAX = EmailSend._meta.get_field("idempotency_key").max_length
 REF_MAX = EmailSend._meta.get_field("ref").max_length
-
-
-def _enqueue(task, *args) -> None:
-    try:
-        task.delay(*args)
-    except Exception:  # any broker failure: the sweeper brings the work back
-        log.warning("email_enqueue_failed", task=task.name, args=args, exc_info=True)
 
 
 def _recipient(*, workspace: Workspace, kind: str, contact: Contact | None, to_email: str | None) -> str:
@@ -125,7 +116,7 @@ def email_send_create(
     if status == SendStatus.QUEUED:
         from campaigns.tasks.delivery import deliver_send
 
-        transaction.on_commit(lambda: _enqueue(deliver_send, send.pk))
+        transaction.on_commit(lambda: enqueue(deliver_send, send.pk))
     return send, True
 
 
@@ -140,8 +131,8 @@ def campaign_dispatch(*, campaign: Campaign) -> None:
         return
     campaign_id = campaign.pk
 
-    def enqueue() -> None:
+    def start() -> None:
         for _ in range(settings.SENDING_PARALLELISM):
-            _enqueue(email_send_batch, campaign_id)
+            enqueue(email_send_batch, campaign_id)
 
-    transaction.on_commit(enqueue)
+    transaction.on_commit(start)

@@ -4,11 +4,9 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from core.bulk import bulk_insert
-from core.logging import get_logger
+from core.enqueue import enqueue
 from core.models import Event
 from core.request_context import current_request_id
-
-log = get_logger(__name__)
 
 
 def _subject_label(subject: models.Model | str | None) -> str:
@@ -60,20 +58,10 @@ def emit_many(*, workspace, events: Iterable[tuple[str, dict, models.Model | str
 def enqueue_dispatch(event_id: int) -> bool:
     from core.tasks import dispatch_event
 
-    try:
-        dispatch_event.delay(event_id)
-    except Exception:  # any broker failure: the sweeper is the safety net
-        log.warning("event_enqueue_failed", event_id=event_id, exc_info=True)
-        return False
-    return True
+    return enqueue(dispatch_event, event_id)
 
 
 def enqueue_dispatch_many(event_ids: list[int]) -> bool:
     from core.tasks import dispatch_events
 
-    try:
-        dispatch_events.delay(event_ids)
-    except Exception:  # any broker failure: the sweeper is the safety net
-        log.warning("event_enqueue_failed", event_ids=len(event_ids), exc_info=True)
-        return False
-    return True
+    return enqueue(dispatch_events, event_ids)

@@ -44,6 +44,7 @@ from django.utils import timezone
 from accounts.models import User
 from core.bulk import bulk_insert
 from core.csv import csv_unescape
+from core.enqueue import enqueue
 from core.events import emit_many
 from core.logging import get_logger
 from crm.events import CONTACT_CREATED, CONTACT_UPDATED
@@ -347,10 +348,8 @@ def contact_import_create(
 def enqueue_contact_import(import_id: int) -> None:
     from crm.tasks import contact_import_run
 
-    try:
-        contact_import_run.delay(import_id)
-    except Exception:  # the upload is stored and answered; a broker outage must not turn it into a 500
-        log.error("contact_import_enqueue_failed", import_id=import_id, exc_info=True)
+    # The upload is stored and answered; a broker outage must not turn it into a 500.
+    enqueue(contact_import_run, import_id)
 
 
 def contact_imports_stalled(*, older_than: timedelta = STALLED_AFTER) -> list[int]:
