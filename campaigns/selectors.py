@@ -252,6 +252,15 @@ def _timeline(campaign: Campaign) -> list[dict]:
     return sorted(buckets.values(), key=operator.itemgetter("at"))
 
 
+def campaign_problem_sends(*, campaign: Campaign, limit: int = 50) -> QuerySet:
+    """The campaign's bounced and complained messages, newest first, with their contacts."""
+    return (
+        EmailSend.objects.filter(campaign=campaign, status__in=(SendStatus.BOUNCED, SendStatus.COMPLAINED))
+        .select_related("contact")
+        .order_by("-sent_at", "-id")[:limit]
+    )
+
+
 def campaign_stats(campaign: Campaign) -> dict:
     """The campaign's report: totals and rates, unsubscribes, clicks per link, opens and clicks over
     time, and each A/B subject's figures (after the decision the winner's include the rest of the

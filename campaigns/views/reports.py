@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET
 from accounts.roles import Perm
 from accounts.views import dashboard_view
 from campaigns import selectors
-from campaigns.models import CampaignStatus, EmailSend, SendStatus
+from campaigns.models import CampaignStatus
 from campaigns.views import render_email_page
 from campaigns.views.campaigns import campaign_or_404, progress_context
 
@@ -92,11 +92,7 @@ def campaign_report(request, access, pk: int):
     campaign = campaign_or_404(access, pk)
     stats = selectors.campaign_stats(campaign=campaign)
     _links(stats["links"])
-    problems = (
-        EmailSend.objects.filter(campaign=campaign, status__in=(SendStatus.BOUNCED, SendStatus.COMPLAINED))
-        .select_related("contact")
-        .order_by("-sent_at", "-id")[:PROBLEMS_SHOWN]
-    )
+    problems = selectors.campaign_problem_sends(campaign=campaign, limit=PROBLEMS_SHOWN)
     context = {
         "tab": "campaigns",
         "campaign": campaign,
