@@ -12,7 +12,7 @@ urlpatterns = [
     path("sites/", include("builder.dashboard_urls")),
     path("contacts/", include("crm.dashboard_urls")),
     path("campaigns/", include("campaigns.dashboard_urls")),
-    path("workflows/", core_views.section, {"section": "workflows"}, name="workflows"),
+    path("workflows/", include("workflows.dashboard_urls")),
     path("analytics/", core_views.section, {"section": "analytics"}, name="analytics"),
     path("settings/", account_views.settings_general, name="settings"),
     path("settings/members/", account_views.settings_members, name="settings-members"),

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "builder",
     "crm",
     "campaigns",
+    "workflows",
 ]
 
 MIDDLEWARE = [
@@ -165,6 +166,11 @@ CELERY_BEAT_SCHEDULE = {
     "campaigns-start-due": {"task": "campaigns.tasks.lifecycle.campaigns_start_due", "schedule": 15.0},
     "campaigns-ab-decide": {"task": "campaigns.tasks.lifecycle.campaigns_ab_decide", "schedule": 60.0},
     "email-sends-sweep": {"task": "campaigns.tasks.delivery.email_sends_sweep", "schedule": 30.0},
+    "workflows-sweep": {
+        "task": "workflows.tasks.executions_sweep",
+        "schedule": float(env.int("WORKFLOW_SWEEP_SECONDS", default=5)),
+    },
+    "workflows-prune": {"task": "workflows.tasks.step_runs_prune", "schedule": crontab(hour=3, minute=45)},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
@@ -265,6 +271,9 @@ SPECTACULAR_SETTINGS = {
         "CampaignStatusEnum": "campaigns.models.CampaignStatus",
         "SenderStatusEnum": "campaigns.models.SenderStatus",
         "SendStatusEnum": "campaigns.models.SendStatus",
+        "WorkflowStatusEnum": "workflows.models.WorkflowStatus",
+        "ExecutionStatusEnum": "workflows.models.ExecutionStatus",
+        "StepStatusEnum": "workflows.models.StepStatus",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -307,6 +316,22 @@ SENDING_LEASE_SECONDS = env.int("SENDING_LEASE_SECONDS", default=120)
 SENDING_MAX_ATTEMPTS = env.int("SENDING_MAX_ATTEMPTS", default=6)
 # How long a double opt-in confirmation link stays valid.
 OPTIN_MAX_AGE = env.int("OPTIN_MAX_AGE", default=7 * 24 * 3600)
+
+# --- Workflows -----------------------------------------------------------------------------------
+# A worker holds a running execution this long past its last step; killed, the sweeper takes it back.
+WORKFLOW_LEASE_SECONDS = env.int("WORKFLOW_LEASE_SECONDS", default=60)
+# A new or resumed execution the broker lost is re-enqueued by the sweeper after this long.
+WORKFLOW_PENDING_GRACE_SECONDS = env.int("WORKFLOW_PENDING_GRACE_SECONDS", default=30)
+# Executions the sweeper hands out per run.
+WORKFLOW_SWEEP_BATCH = env.int("WORKFLOW_SWEEP_BATCH", default=500)
+# Attempts at a step whose error is transient (a timeout, a 5xx) before it fails.
+WORKFLOW_STEP_MAX_ATTEMPTS = env.int("WORKFLOW_STEP_MAX_ATTEMPTS", default=4)
+# Step input and output older than this are pruned; the steps and counts stay.
+WORKFLOW_RETENTION_DAYS = env.int("WORKFLOW_RETENTION_DAYS", default=30)
+# The largest request body a webhook trigger accepts.
+WORKFLOW_HOOK_MAX_BYTES = env.int("WORKFLOW_HOOK_MAX_BYTES", default=256 * 1024)
+# The longest an http_request step may wait for an answer (it must stay well inside the lease).
+WORKFLOW_HTTP_TIMEOUT_MAX = env.int("WORKFLOW_HTTP_TIMEOUT_MAX", default=30)
 
 # --- Internationalisation, static -----------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("builder.urls")),
     path("", include("crm.urls")),
     path("", include("campaigns.urls")),
+    path("", include("workflows.urls")),
 ]
 
 urlpatterns = [
@@ -20,6 +21,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("f/", include("builder.public_urls")),
     path("", include("campaigns.public_urls")),
+    path("", include("workflows.public_urls")),
     path("", include("config.dashboard_urls")),
 ]
 

@@ -22,6 +22,7 @@ from campaigns.models import (
     SendingSettings,
     SendKind,
 )
+from workflows.models import Execution, ExecutionStatus, StepRun, StepStatus, Workflow, WorkflowStatus, WorkflowVersion
 from crm.models import (
     ActivityKind,
     ConsentRecord,
@@ -323,6 +324,60 @@ class EmailSendFactory(factory.django.DjangoModelFactory):
     body = factory.LazyFunction(lambda: {"html": "<p>Hello</p>", "text": "Hello"})
 
 
+def simple_definition(tag: str = "lead") -> dict:
+    """A manual trigger followed by one add_tag step: the smallest workflow that does something."""
+    return {
+        "trigger": {"type": "manual", "config": {}},
+        "nodes": [{"id": "tag", "type": "add_tag", "config": {"tag": tag}, "position": {"x": 300, "y": 100}}],
+        "edges": [{"source": "trigger", "target": "tag"}],
+    }
+
+
+class WorkflowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Workflow
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"Workflow {n}")
+    definition = factory.LazyFunction(simple_definition)
+    status = WorkflowStatus.DRAFT
+
+
+class WorkflowVersionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = WorkflowVersion
+
+    workflow = factory.SubFactory(WorkflowFactory)
+    workspace = factory.LazyAttribute(lambda o: o.workflow.workspace)
+    number = factory.Sequence(lambda n: n + 1)
+    definition = factory.LazyAttribute(lambda o: o.workflow.definition)
+
+
+class ExecutionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Execution
+
+    version = factory.SubFactory(WorkflowVersionFactory)
+    workflow = factory.LazyAttribute(lambda o: o.version.workflow)
+    workspace = factory.LazyAttribute(lambda o: o.version.workspace)
+    contact = factory.LazyAttribute(lambda o: ContactFactory(workspace=o.workspace))
+    status = ExecutionStatus.SUCCEEDED
+    trigger_data = factory.LazyFunction(dict)
+
+
+class StepRunFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StepRun
+
+    execution = factory.SubFactory(ExecutionFactory)
+    workspace = factory.LazyAttribute(lambda o: o.execution.workspace)
+    node_id = "tag"
+    node_type = "add_tag"
+    status = StepStatus.SUCCEEDED
+    input = factory.LazyFunction(lambda: {"tag": "lead"})
+    output = factory.LazyFunction(lambda: {"tag": "lead"})
+
+
 TENANT_FACTORIES = {
     Workspace: lambda workspace: workspace,
     Membership: membership_in,
@@ -369,5 +424,11 @@ TENANT_FACTORIES = {
     ),
     OptInRequest: lambda workspace: OptInRequest.objects.create(
         workspace=workspace, contact=ContactFactory(workspace=workspace), token_hash=secrets.token_hex(32)
+    ),
+    Workflow: lambda workspace: WorkflowFactory(workspace=workspace),
+    WorkflowVersion: lambda workspace: WorkflowVersionFactory(workflow=WorkflowFactory(workspace=workspace)),
+    Execution: lambda workspace: ExecutionFactory(version=WorkflowVersionFactory(workflow=WorkflowFactory(workspace=workspace))),
+    StepRun: lambda workspace: StepRunFactory(
+        execution=ExecutionFactory(version=WorkflowVersionFactory(workflow=WorkflowFactory(workspace=workspace)))
     ),
 }

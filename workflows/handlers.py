@@ -1,0 +1,1 @@
+"""Outbox event handlers: events start workflows (triggers) and wake waiting executions."""

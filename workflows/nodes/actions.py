@@ -1,0 +1,3 @@
+"""actions node types."""
+
+from workflows.nodes import register  # noqa: F401

@@ -1,0 +1,3 @@
+"""logic node types."""
+
+from workflows.nodes import register  # noqa: F401

@@ -1,0 +1,3 @@
+"""triggers node types."""
+
+from workflows.nodes import register  # noqa: F401

@@ -1,0 +1,3 @@
+"""WebSocket routes of the workflows app."""
+
+websocket_urlpatterns: list = []
