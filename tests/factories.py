@@ -22,7 +22,6 @@ from campaigns.models import (
     SendingSettings,
     SendKind,
 )
-from workflows.models import Execution, ExecutionStatus, StepRun, StepStatus, Workflow, WorkflowStatus, WorkflowVersion
 from crm.models import (
     ActivityKind,
     ConsentRecord,
@@ -41,6 +40,7 @@ from crm.models import (
     Segment,
     Tag,
 )
+from workflows.models import Execution, ExecutionStatus, StepRun, StepStatus, Workflow, WorkflowStatus, WorkflowVersion
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
@@ -427,7 +427,9 @@ TENANT_FACTORIES = {
     ),
     Workflow: lambda workspace: WorkflowFactory(workspace=workspace),
     WorkflowVersion: lambda workspace: WorkflowVersionFactory(workflow=WorkflowFactory(workspace=workspace)),
-    Execution: lambda workspace: ExecutionFactory(version=WorkflowVersionFactory(workflow=WorkflowFactory(workspace=workspace))),
+    Execution: lambda workspace: ExecutionFactory(
+        version=WorkflowVersionFactory(workflow=WorkflowFactory(workspace=workspace))
+    ),
     StepRun: lambda workspace: StepRunFactory(
         execution=ExecutionFactory(version=WorkflowVersionFactory(workflow=WorkflowFactory(workspace=workspace)))
     ),

@@ -6,5 +6,7 @@ class WorkflowsConfig(AppConfig):
     verbose_name = "Workflows"
 
     def ready(self) -> None:
-        from workflows import handlers  # noqa: F401  (trigger handlers register on import)
-        from workflows import nodes  # noqa: F401  (node types register on import)
+        from workflows import (
+            handlers,  # noqa: F401  (trigger handlers register on import)
+            nodes,  # noqa: F401  (node types register on import)
+        )

@@ -180,9 +180,7 @@ class Execution(TenantModel):
             models.Index(fields=["contact", "-created_at"], name="execution_contact"),
             # The sweeper's two scans: waits that are due, and leases that lapsed.
             models.Index(fields=["resume_at"], condition=Q(status=ExecutionStatus.WAITING), name="execution_due"),
-            models.Index(
-                fields=["lease_expires_at"], condition=Q(status__in=sorted(LEASED)), name="execution_leased"
-            ),
+            models.Index(fields=["lease_expires_at"], condition=Q(status__in=sorted(LEASED)), name="execution_leased"),
             # A contact's executions waiting for an event (an open, a click) or a goal.
             models.Index(
                 fields=["contact", "wait_event"], condition=Q(status=ExecutionStatus.WAITING), name="execution_waiting"
