@@ -167,10 +167,10 @@ CELERY_BEAT_SCHEDULE = {
     "campaigns-ab-decide": {"task": "campaigns.tasks.lifecycle.campaigns_ab_decide", "schedule": 60.0},
     "email-sends-sweep": {"task": "campaigns.tasks.delivery.email_sends_sweep", "schedule": 30.0},
     "workflows-sweep": {
-        "task": "workflows.tasks.executions_sweep",
+        "task": "workflows.tasks.engine.executions_sweep",
         "schedule": float(env.int("WORKFLOW_SWEEP_SECONDS", default=5)),
     },
-    "workflows-prune": {"task": "workflows.tasks.step_runs_prune", "schedule": crontab(hour=3, minute=45)},
+    "workflows-prune": {"task": "workflows.tasks.engine.step_runs_prune", "schedule": crontab(hour=3, minute=45)},
 }
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

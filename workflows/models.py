@@ -130,7 +130,7 @@ class ExecutionQuerySet(TenantQuerySet):
 class Execution(TenantModel):
     workflow = models.ForeignKey(Workflow, on_delete=models.CASCADE, related_name="executions", db_index=False)
     #: The version it runs on, from start to end.
-    version = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="executions")
+    version = models.ForeignKey(WorkflowVersion, on_delete=models.RESTRICT, related_name="executions")
     #: Erasing a person erases their runs (trigger data and step input/output hold their data).
     contact = models.ForeignKey(
         "crm.Contact", null=True, blank=True, on_delete=models.CASCADE, related_name="+", db_index=False

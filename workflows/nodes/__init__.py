@@ -19,4 +19,4 @@ def trigger_types() -> dict[str, TriggerType]:
 
 
 # Imported for their registrations, after `register` exists.
-from workflows.nodes import actions, logic, triggers  # noqa: E402, F401
+from workflows.nodes import actions, external, http, logic, triggers  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""Tasks that run executions, sweep due waits and lapsed leases, and prune old step data."""

@@ -1,0 +1,1 @@
+"""Tasks that fire schedule triggers."""
