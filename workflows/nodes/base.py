@@ -105,6 +105,10 @@ class NodeType:
     side_effect: ClassVar[bool] = False
     #: Config fields holding templates, checked to parse when the definition is validated.
     template_fields: ClassVar[tuple[str, ...]] = ()
+    #: Template fields rendered as HTML (autoescaped), e.g. an email's content.
+    html_fields: ClassVar[tuple[str, ...]] = ()
+    #: Whether the ports depend on the config (switch branches, split variants).
+    dynamic_ports: ClassVar[bool] = False
 
     def ports(self, config: NodeConfig) -> list[str]:
         """Output ports; a trigger and most actions have one, `exit` none."""
@@ -120,6 +124,12 @@ class NodeType:
     def describe_input(self, ctx: StepContext, config: NodeConfig) -> dict:
         """The StepRun's recorded input: the config as this step saw it."""
         return config.model_dump(mode="json")
+
+    def config_errors(self, config: NodeConfig, *, workspace=None, node_ids=None) -> dict[str, list[str]]:
+        """Problems the config's schema can't see, keyed by field path within the config ("until",
+        "rules.all.0.op"): rules across fields, and, given the workspace, whether the objects it names
+        are that workspace's. `node_ids` are the definition's node ids, for configs that name nodes."""
+        return {}
 
     def schema(self) -> dict:
         return self.Config.model_json_schema()
