@@ -77,6 +77,20 @@ BENCH_EMAIL_ONLY=${BENCH_EMAIL_ONLY:-0}
 BENCH_EMAIL_CONTACTS=${BENCH_EMAIL_CONTACTS:-20000}
 BENCH_EMAIL_WORKERS=${BENCH_EMAIL_WORKERS:-2}
 BENCH_EMAIL_RUNS=${BENCH_EMAIL_RUNS:-2}
+# Workflows end to end (bench/workflow_bench.py: uvicorn, a Celery worker, beat and a local SMTP server
+# started by the script, wrk posting contact forms whose workflow tags the contact and emails them):
+# BENCH_WORKFLOW=0 skips it, BENCH_WORKFLOW_ONLY=1 runs only it. Seconds of load per phase: the
+# saturating flood, each paced step of the rate ladder (at most BENCH_WORKFLOW_STEPS, or the rates of
+# BENCH_WORKFLOW_RATES, e.g. "20,30,40"), and the run at half the sustained rate.
+BENCH_WORKFLOW=${BENCH_WORKFLOW:-1}
+BENCH_WORKFLOW_ONLY=${BENCH_WORKFLOW_ONLY:-0}
+BENCH_WORKFLOW_FORMS=${BENCH_WORKFLOW_FORMS:-4}
+BENCH_WORKFLOW_WORKERS=${BENCH_WORKFLOW_WORKERS:-2}
+BENCH_WORKFLOW_FLOOD=${BENCH_WORKFLOW_FLOOD:-20}
+BENCH_WORKFLOW_STEP=${BENCH_WORKFLOW_STEP:-20}
+BENCH_WORKFLOW_STEPS=${BENCH_WORKFLOW_STEPS:-4}
+BENCH_WORKFLOW_HALF=${BENCH_WORKFLOW_HALF:-30}
+BENCH_WORKFLOW_RATES=${BENCH_WORKFLOW_RATES:-}
 # BENCH_STRICT=1 makes a missed target fail the run.
 BENCH_STRICT=${BENCH_STRICT:-0}
 # BENCH_WRITE_DOC=0 prints the results without touching docs/benchmarks.md (for experiments).
@@ -200,6 +214,22 @@ email_send_bench() {
   fi
 }
 
+workflow_bench() {
+  local doc command="make bench"
+  doc=$(results_doc)
+  [ "$BENCH_WORKFLOW_ONLY" != "1" ] || command="BENCH_WORKFLOW_ONLY=1 make bench"
+  echo "bench: workflows: form submissions to a condition → add_tag → send_email workflow, ${BENCH_WORKFLOW_WORKERS} worker processes, a local SMTP server"
+  echo
+  server_env "$PY" bench/workflow_bench.py "$OUT/workflow" "$doc" --port "$BENCH_PORT" \
+    --web-workers "$BENCH_WORKERS" --workers "$BENCH_WORKFLOW_WORKERS" --forms "$BENCH_WORKFLOW_FORMS" \
+    --connections "$BENCH_CONNECTIONS" --flood-seconds "$BENCH_WORKFLOW_FLOOD" --step-seconds "$BENCH_WORKFLOW_STEP" \
+    --max-steps "$BENCH_WORKFLOW_STEPS" --half-seconds "$BENCH_WORKFLOW_HALF" --rates "$BENCH_WORKFLOW_RATES" \
+    --command "$command" 2>"$OUT/workflow.log"
+  if [ "$BENCH_STRICT" = "1" ] && grep -q "misses" <(sed -n '/bench:workflows:start/,/bench:workflows:end/p' "$doc"); then
+    die "workflow target missed (BENCH_STRICT=1)"
+  fi
+}
+
 rm -rf "$OUT"
 mkdir -p "$OUT/var"
 
@@ -209,6 +239,10 @@ server_env "$PY" manage.py migrate --noinput -v0
 server_env "$PY" manage.py collectstatic --noinput -v0
 if [ "$BENCH_CRM_ONLY" = "1" ]; then
   crm_bench
+  exit 0
+fi
+if [ "$BENCH_WORKFLOW_ONLY" = "1" ]; then
+  workflow_bench
   exit 0
 fi
 if [ "$BENCH_EMAIL_ONLY" = "1" ]; then
@@ -369,3 +403,4 @@ fi
 [ "$BENCH_CRM" != "1" ] || crm_bench
 [ "$BENCH_EMAIL_SNAPSHOT" != "1" ] || email_snapshot_bench
 [ "$BENCH_EMAIL" != "1" ] || email_send_bench
+[ "$BENCH_WORKFLOW" != "1" ] || workflow_bench
