@@ -1,0 +1,481 @@
+"""The engine: runs an execution's steps in one worker until it finishes or reaches a wait.
+
+A worker takes an execution with one conditional UPDATE (pending, or running under a lapsed lease),
+which gives it a fresh lease token. Each step is one transaction: the node's `run()` and its
+database writes, one StepRun INSERT, and one UPDATE of the execution that advances its `state` and
+renews the lease, conditioned on the token still being ours. A worker that lost its lease (killed,
+stalled past it, or the execution was cancelled) has its step rolled back at that UPDATE, so the
+outcome of every step is committed exactly once, by the holder of the lease.
+
+`state` is {"queue": [node ids still to run, the head next], "steps": {node id: output},
+"attempt": n (the head's attempt), "wait": {"node", "until", "step", "started"} while suspended
+at the head, "signal": {…} an event that woke it}. Fan-out targets go to the front of the queue in
+the definition's order, so a branch runs to its end before its sibling starts; a node reached twice
+(two branches merging) runs once.
+
+The sweeper (`executions_sweep`) hands due waits and lapsed leases back to the workers with
+`SELECT … FOR UPDATE SKIP LOCKED`, so two sweepers never hand out the same execution.
+"""
+
+import datetime
+import time
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from core.enqueue import enqueue
+from core.logging import get_logger
+from workflows.definition import Graph
+from workflows.models import Execution, ExecutionStatus, StepRun, StepStatus, WorkflowVersion
+from workflows.nodes.base import OUT, TRIGGER_ID, Result, StepContext, StepError, TransientStepError
+
+log = get_logger(__name__)
+
+#: Versions are immutable, so a process keeps each one's Graph; bounded, dropped whole when full.
+_GRAPHS: dict[int, Graph] = {}
+_GRAPHS_MAX = 1024
+#: Longest backoff between attempts at a step whose error is transient.
+BACKOFF_MAX_SECONDS = 3600
+
+
+def graph_for(version_id: int, definition: dict | None = None) -> Graph:
+    """The Graph of a version, read from the database once per process."""
+    graph = _GRAPHS.get(version_id)
+    if graph is None:
+        if definition is None:
+            definition = WorkflowVersion.objects.values_list("definition", flat=True).get(pk=version_id)
+        if len(_GRAPHS) >= _GRAPHS_MAX:
+            _GRAPHS.clear()
+        graph = _GRAPHS[version_id] = Graph(definition)
+    return graph
+
+
+def backoff(attempt: int) -> datetime.timedelta:
+    """30 s, 60 s, 120 s … after the n-th failed attempt, capped at an hour."""
+    return datetime.timedelta(seconds=min(30 * 2 ** (attempt - 1), BACKOFF_MAX_SECONDS))
+
+
+def enqueue_run(execution_id: int) -> bool:
+    from workflows.tasks.engine import execution_run
+
+    return enqueue(execution_run, execution_id)
+
+
+def _live(execution, step=None) -> None:
+    from workflows import live
+
+    transaction.on_commit(lambda: live.execution_changed(execution, step))
+
+
+class LeaseLost(Exception):
+    """The execution is no longer ours: its step is rolled back and the worker moves on."""
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, StepError):
+        return str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+@dataclass
+class _Step:
+    """One step's outcome, written by `Runner._commit`."""
+
+    node_id: str
+    node_type: str
+    status: str
+    started_at: datetime.datetime
+    input: dict | None = None
+    output: dict | None = None
+    port: str = ""
+    error: str = ""
+    attempt: int = 1
+    #: A waiting StepRun this step completes (a resumed wait) instead of inserting a new one.
+    update_step: int | None = None
+
+
+class Runner:
+    """Runs one claimed execution. Holds the row in memory; the database is written once per step."""
+
+    def __init__(self, execution: Execution, graph: Graph):
+        self.execution = execution
+        self.graph = graph
+        self.token = execution.lease_token
+        state = execution.state or {}
+        if "queue" not in state:
+            state = {"queue": self._targets_new(graph.targets(TRIGGER_ID), [], {}), "steps": {}}
+        self.state = state
+        #: A waiting StepRun left behind when a goal was reached, marked skipped with the next step.
+        self.skip_step: int | None = None
+
+    @staticmethod
+    def _targets_new(targets: list[str], queue: list[str], steps: dict) -> list[str]:
+        seen = set(queue) | set(steps)
+        out = []
+        for target in targets:
+            if target not in seen:
+                seen.add(target)
+                out.append(target)
+        return out
+
+    def context(self, node_id: str, now: datetime.datetime, signal: dict | None = None) -> StepContext:
+        return StepContext(
+            workspace=self.execution.workspace,
+            contact=self.execution.contact,
+            trigger=self.execution.trigger_data,
+            steps=self.state["steps"],
+            node_id=node_id,
+            now=now,
+            execution=self.execution,
+            signal=signal,
+        )
+
+    # --- the loop -------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        while True:
+            now = timezone.now()
+            if self.graph.goals and self._goal_reached(now):
+                continue
+            queue = self.state["queue"]
+            if not queue:
+                self._finish(ExecutionStatus.SUCCEEDED, now)
+                return
+            node_id = queue[0]
+            wait = self.state.get("wait")
+            signal = None
+            if wait and wait["node"] == node_id:
+                signal = self.state.get("signal")
+                until = datetime.datetime.fromisoformat(wait["until"])
+                if signal is None and now < until:
+                    # Woken early with nothing to resume for (a goal re-check that found none).
+                    self._suspend(until, self.execution.wait_event, now)
+                    return
+                if signal is None and not wait.get("retry"):
+                    signal = {"reason": "time"}
+            if not self._step(node_id, signal, now):
+                return
+
+    def _goal_reached(self, now) -> bool:
+        from workflows.conditions import evaluate
+
+        steps = self.state["steps"]
+        head = self.state["queue"][0] if self.state["queue"] else None
+        for goal_id in self.graph.goals:
+            if goal_id in steps or goal_id == head:
+                continue
+            ctx = self.context(goal_id, now)
+            try:
+                reached = evaluate(self.graph.config(goal_id).rules, ctx)
+            except Exception:
+                log.warning("workflow_goal_error", execution_id=self.execution.pk, node=goal_id, exc_info=True)
+                continue
+            if reached:
+                wait = self.state.pop("wait", None)
+                if wait and wait.get("step"):
+                    self.skip_step = wait["step"]
+                self.state.pop("signal", None)
+                self.state.pop("attempt", None)
+                self.state["queue"] = [goal_id]
+                return True
+        return False
+
+    def _step(self, node_id: str, signal: dict | None, now) -> bool:
+        """Run one node; True to go on with the next."""
+        graph = self.graph
+        spec = graph.nodes.get(node_id)
+        node_type = graph.node_type(node_id) if spec else None
+        attempt = self.state.get("attempt", 1)
+        wait = self.state.get("wait")
+        step = _Step(
+            node_id=node_id,
+            node_type=(spec or {}).get("type", ""),
+            status=StepStatus.SUCCEEDED,
+            started_at=now,
+            attempt=attempt,
+        )
+        if wait and wait["node"] == node_id and wait.get("step") and not wait.get("retry"):
+            step.update_step = wait["step"]
+            step.started_at = datetime.datetime.fromisoformat(wait["started"])
+        started = time.monotonic()
+        # A step that fails or loses its lease leaves the state as it was before it.
+        saved = {key: value.copy() if isinstance(value, dict | list) else value for key, value in self.state.items()}
+        try:
+            with transaction.atomic():
+                if node_type is None:
+                    raise StepError(f"Unknown node type {step.node_type!r}." if spec else f"No node {node_id!r}.")
+                config = graph.config(node_id)
+                ctx = self.context(node_id, now, signal)
+                step.input = node_type.describe_input(ctx, config)
+                result = node_type.run(ctx, config)
+                if not isinstance(result, Result):
+                    raise StepError(f"The {step.node_type} step returned no result.")
+                step.output = result.output
+                return self._advance(step, result, node_type.ports(config), started)
+        except LeaseLost:
+            log.info("workflow_lease_lost", execution_id=self.execution.pk, node=node_id)
+            return False
+        except Exception as exc:  # a step's error is the step's outcome, whatever raised it
+            self.state = saved
+            if not isinstance(exc, StepError):
+                log.warning("workflow_step_crashed", execution_id=self.execution.pk, node=node_id, exc_info=True)
+            step.error = _error_text(exc)
+            step.output = None
+            try:
+                with transaction.atomic():
+                    self._fail(step, exc, started)
+            except LeaseLost:
+                pass
+            return False
+
+    def _advance(self, step: _Step, result: Result, ports: list[str], started: float) -> bool:
+        state = self.state
+        now = timezone.now()
+        queue = state["queue"]
+        node_id = step.node_id
+        if result.wait_until is not None and not result.exit:
+            step.status = StepStatus.WAITING
+            until = result.wait_until
+            if until <= now:
+                until = now
+            wait = {"node": node_id, "until": until.isoformat(), "started": step.started_at.isoformat()}
+            state.pop("signal", None)
+            state["attempt"] = 1
+            state["wait"] = wait
+            self._commit(
+                step,
+                started,
+                status=ExecutionStatus.WAITING,
+                resume_at=until,
+                wait_event=result.wait_event or "",
+                current_node=node_id,
+            )
+            return False
+
+        port = "" if result.exit else result.port or OUT
+        if port and port not in ports:
+            raise StepError(f"The {step.node_type} step left by port {port!r}, which it doesn't have.")
+        step.port = port
+        state["steps"][node_id] = result.output
+        state.pop("wait", None)
+        state.pop("signal", None)
+        state.pop("attempt", None)
+        if result.exit:
+            state["queue"] = []
+        else:
+            rest = queue[1:]
+            state["queue"] = self._targets_new(self.graph.targets(node_id, port), rest, state["steps"]) + rest
+        if not state["queue"]:
+            self._commit(step, started, finished=True, status=ExecutionStatus.SUCCEEDED, current_node="")
+            return False
+        self._commit(step, started, current_node=state["queue"][0])
+        return True
+
+    def _fail(self, step: _Step, exc: Exception, started: float) -> None:
+        step.status = StepStatus.FAILED
+        now = timezone.now()
+        if isinstance(exc, TransientStepError) and step.attempt < settings.WORKFLOW_STEP_MAX_ATTEMPTS:
+            until = now + backoff(step.attempt)
+            self.state["attempt"] = step.attempt + 1
+            self.state["wait"] = {"node": step.node_id, "until": until.isoformat(), "retry": True}
+            self.state.pop("signal", None)
+            self._commit(
+                step, started, status=ExecutionStatus.WAITING, resume_at=until, wait_event="", current_node=step.node_id
+            )
+            return
+        self._commit(
+            step, started, finished=True, status=ExecutionStatus.FAILED, error=step.error, current_node=step.node_id
+        )
+
+    # --- writing ----------------------------------------------------------------------------------------
+
+    def _commit(self, step: _Step, started: float, *, finished: bool = False, status=None, **fields) -> None:
+        """Record the step and move the execution on, in the caller's transaction; LeaseLost (rolling
+        it back) when the lease is no longer ours."""
+        execution = self.execution
+        now = timezone.now()
+        step_finished = None if step.status == StepStatus.WAITING else now
+        if self.skip_step:
+            StepRun.objects.filter(pk=self.skip_step).update(status=StepStatus.SKIPPED, finished_at=now)
+            self.skip_step = None
+        if step.update_step:
+            # A resumed wait completes the row it left waiting: one row per node and attempt.
+            StepRun.objects.filter(pk=step.update_step).update(
+                status=step.status,
+                port=step.port,
+                output=step.output,
+                error=step.error,
+                finished_at=step_finished,
+                duration_ms=_duration_ms(step.started_at, now) if step_finished else None,
+            )
+            row = StepRun(
+                pk=step.update_step,
+                workspace_id=execution.workspace_id,
+                execution_id=execution.pk,
+                node_id=step.node_id,
+                node_type=step.node_type,
+                status=step.status,
+                port=step.port,
+                output=step.output,
+                error=step.error,
+                attempt=step.attempt,
+                started_at=step.started_at,
+                finished_at=step_finished,
+            )
+        else:
+            row = StepRun.objects.create(
+                workspace_id=execution.workspace_id,
+                execution_id=execution.pk,
+                node_id=step.node_id,
+                node_type=step.node_type,
+                status=step.status,
+                port=step.port,
+                input=step.input,
+                output=step.output,
+                error=step.error,
+                attempt=step.attempt,
+                started_at=step.started_at,
+                finished_at=step_finished,
+                duration_ms=int((time.monotonic() - started) * 1000) if step_finished else None,
+            )
+        if step.status == StepStatus.WAITING:
+            self.state["wait"]["step"] = row.pk
+
+        changes = {"state": self.state, "updated_at": now, "resume_at": None, "wait_event": "", **fields}
+        if status == ExecutionStatus.WAITING:
+            changes.update(status=status, lease_token="", lease_expires_at=None)
+        elif finished:
+            changes.update(
+                status=status,
+                lease_token="",
+                lease_expires_at=None,
+                finished_at=now,
+                duration_ms=_duration_ms(execution.started_at, now),
+            )
+        else:
+            changes["lease_expires_at"] = now + datetime.timedelta(seconds=settings.WORKFLOW_LEASE_SECONDS)
+        if not Execution.objects.filter(pk=execution.pk, lease_token=self.token).update(**changes):
+            raise LeaseLost
+        for name, value in changes.items():
+            setattr(execution, name, value)
+        _live(execution, row)
+
+    def _suspend(self, until, wait_event: str, now) -> None:
+        with transaction.atomic():
+            changes = dict(
+                status=ExecutionStatus.WAITING,
+                resume_at=until,
+                wait_event=wait_event,
+                lease_token="",
+                lease_expires_at=None,
+                state=self.state,
+                updated_at=now,
+            )
+            if self.skip_step:
+                StepRun.objects.filter(pk=self.skip_step).update(status=StepStatus.SKIPPED, finished_at=now)
+            Execution.objects.filter(pk=self.execution.pk, lease_token=self.token).update(**changes)
+
+    def _finish(self, status: str, now) -> None:
+        """End with no step to record (the queue ran out after a goal check)."""
+        execution = self.execution
+        with transaction.atomic():
+            changes = dict(
+                status=status,
+                state=self.state,
+                lease_token="",
+                lease_expires_at=None,
+                resume_at=None,
+                wait_event="",
+                current_node="",
+                finished_at=now,
+                duration_ms=_duration_ms(execution.started_at, now),
+                updated_at=now,
+            )
+            if Execution.objects.filter(pk=execution.pk, lease_token=self.token).update(**changes):
+                for name, value in changes.items():
+                    setattr(execution, name, value)
+                _live(execution)
+
+
+def _duration_ms(start, end) -> int | None:
+    if start is None:
+        return None
+    return max(0, int((end - start).total_seconds() * 1000))
+
+
+def execution_claim(execution_id: int) -> Execution | None:
+    """Take the execution for this worker: pending, or running under a lapsed lease. None when
+    another worker has it or it is done."""
+    now = timezone.now()
+    token = uuid.uuid4().hex
+    claimed = (
+        Execution.objects.filter(pk=execution_id)
+        .filter(Q(status=ExecutionStatus.PENDING) | Q(status=ExecutionStatus.RUNNING, lease_expires_at__lt=now))
+        .update(
+            status=ExecutionStatus.RUNNING,
+            lease_token=token,
+            lease_expires_at=now + datetime.timedelta(seconds=settings.WORKFLOW_LEASE_SECONDS),
+            started_at=Coalesce("started_at", Value(now)),
+            updated_at=now,
+        )
+    )
+    if not claimed:
+        return None
+    return Execution.objects.select_related("workspace", "contact").get(pk=execution_id)
+
+
+def execution_run(*, execution_id: int) -> Execution | None:
+    """Run an execution's steps until it finishes or waits. Safe to call twice at once: only one claims."""
+    execution = execution_claim(execution_id)
+    if execution is None:
+        return None
+    graph = graph_for(execution.version_id)
+    Runner(execution, graph).run()
+    return execution
+
+
+def executions_sweep(*, now: datetime.datetime | None = None) -> list[int]:
+    """Hand due waits and lapsed leases back to the workers: each is set pending with a short grace
+    lease and enqueued after commit. Rows another sweeper holds are skipped, so two sweepers never
+    hand out the same execution. Returns the ids handed out."""
+    now = now or timezone.now()
+    due = Q(status=ExecutionStatus.WAITING, resume_at__lte=now) | Q(
+        status__in=[ExecutionStatus.PENDING, ExecutionStatus.RUNNING], lease_expires_at__lt=now
+    )
+    with transaction.atomic():
+        ids = list(
+            Execution.objects.select_for_update(skip_locked=True)
+            .filter(due)
+            .order_by()
+            .values_list("pk", flat=True)[: settings.WORKFLOW_SWEEP_BATCH]
+        )
+        if ids:
+            Execution.objects.filter(pk__in=ids).update(
+                status=ExecutionStatus.PENDING,
+                lease_token="",
+                lease_expires_at=now + datetime.timedelta(seconds=settings.WORKFLOW_PENDING_GRACE_SECONDS),
+                updated_at=now,
+            )
+            transaction.on_commit(lambda: [enqueue_run(pk) for pk in ids])
+    if ids:
+        log.info("workflow_executions_swept", count=len(ids))
+    return ids
+
+
+def step_runs_prune(*, now: datetime.datetime | None = None, batch: int = 1000) -> int:
+    """Drop the input and output of steps older than WORKFLOW_RETENTION_DAYS, a batch at a time; the
+    rows (and so every count) stay. Returns how many were pruned."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.WORKFLOW_RETENTION_DAYS)
+    total = 0
+    while True:
+        ids = list(
+            StepRun.objects.filter(pruned=False, started_at__lt=cutoff).order_by().values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            return total
+        total += StepRun.objects.filter(pk__in=ids).update(input=None, output=None, pruned=True)

@@ -1,0 +1,372 @@
+"""Starting, retrying, re-running and cancelling executions, and dry runs of a definition."""
+
+import datetime
+import time
+from functools import partial
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from crm.models import Contact
+from workflows import engine
+from workflows.definition import Graph
+from workflows.models import Execution, ExecutionStatus, StepRun, StepStatus, Workflow, WorkflowStatus, WorkflowVersion
+from workflows.nodes.base import OUT, TRIGGER_ID, Result, StepContext, StepError
+
+#: Statuses an execution can be cancelled from.
+CANCELLABLE = frozenset({ExecutionStatus.PENDING, ExecutionStatus.RUNNING, ExecutionStatus.WAITING})
+
+
+def _grace(now: datetime.datetime) -> datetime.datetime:
+    return now + datetime.timedelta(seconds=settings.WORKFLOW_PENDING_GRACE_SECONDS)
+
+
+def _reentry_allows(*, workflow: Workflow, graph: Graph, contact_ids: list[int], now) -> set[int]:
+    """The contacts the workflow's re-entry policy lets start again (one query, or none for "always")."""
+    reentry = graph.reentry
+    policy = reentry.get("policy", "always")
+    if policy == "always" or not contact_ids:
+        return set(contact_ids)
+    previous = Execution.objects.filter(workflow=workflow, contact_id__in=contact_ids)
+    if policy == "interval":
+        previous = previous.filter(created_at__gte=now - datetime.timedelta(days=int(reentry.get("days") or 0)))
+    return set(contact_ids) - set(previous.values_list("contact_id", flat=True))
+
+
+def _live(execution: Execution) -> None:
+    from workflows import live
+
+    transaction.on_commit(lambda: live.execution_changed(execution))
+
+
+def _version_for(workflow: Workflow, version: WorkflowVersion | None) -> WorkflowVersion | int | None:
+    if version is not None:
+        return version
+    if workflow.status != WorkflowStatus.ACTIVE or workflow.active_version_id is None:
+        return None
+    return workflow.active_version_id
+
+
+@transaction.atomic
+def execution_start(
+    *,
+    workflow: Workflow,
+    contact: Contact | None = None,
+    trigger_data: dict,
+    trigger_key: str = "",
+    version: WorkflowVersion | None = None,
+) -> Execution | None:
+    """A pending execution of the workflow's active version (or `version`), run by a worker once this
+    commits. None when the workflow isn't active, the re-entry policy turns the contact away, or an
+    execution with this `trigger_key` already exists (the same event delivered twice)."""
+    pinned = _version_for(workflow, version)
+    if pinned is None:
+        return None
+    version_id = pinned if isinstance(pinned, int) else pinned.pk
+    graph = engine.graph_for(version_id, None if isinstance(pinned, int) else pinned.definition)
+    now = timezone.now()
+    if contact is not None and not _reentry_allows(workflow=workflow, graph=graph, contact_ids=[contact.pk], now=now):
+        return None
+    execution = Execution(
+        workspace_id=workflow.workspace_id,
+        workflow=workflow,
+        version_id=version_id,
+        contact=contact,
+        trigger_key=trigger_key[:200],
+        trigger_data=trigger_data if isinstance(trigger_data, dict) else {},
+        status=ExecutionStatus.PENDING,
+        lease_expires_at=_grace(now),
+        created_at=now,
+    )
+    if trigger_key:
+        try:
+            with transaction.atomic():  # a savepoint: the same event delivered twice loses the insert
+                execution.save(force_insert=True)
+        except IntegrityError:
+            if Execution.objects.filter(workflow=workflow, trigger_key=execution.trigger_key).exists():
+                return None
+            raise
+    else:
+        execution.save(force_insert=True)
+    transaction.on_commit(partial(engine.enqueue_run, execution.pk))
+    _live(execution)
+    return execution
+
+
+@transaction.atomic
+def executions_start_many(
+    *, workflow: Workflow, contact_ids: list[int], trigger_data: dict, trigger_key_prefix: str
+) -> int:
+    """Start the workflow for many contacts at once (a schedule over a segment): one insert, each
+    keyed prefix + ":" + contact id so a repeated firing starts nobody twice. Returns how many started."""
+    pinned = _version_for(workflow, None)
+    if pinned is None or not contact_ids:
+        return 0
+    graph = engine.graph_for(pinned)
+    now = timezone.now()
+    allowed = _reentry_allows(workflow=workflow, graph=graph, contact_ids=list(dict.fromkeys(contact_ids)), now=now)
+    keys = {f"{trigger_key_prefix}:{contact_id}": contact_id for contact_id in allowed}
+    taken = set(
+        Execution.objects.filter(workflow=workflow, trigger_key__in=list(keys)).values_list("trigger_key", flat=True)
+    )
+    rows = [
+        Execution(
+            workspace_id=workflow.workspace_id,
+            workflow=workflow,
+            version_id=pinned,
+            contact_id=contact_id,
+            trigger_key=key,
+            trigger_data=trigger_data,
+            status=ExecutionStatus.PENDING,
+            lease_expires_at=_grace(now),
+            created_at=now,
+        )
+        for key, contact_id in keys.items()
+        if key not in taken
+    ]
+    if not rows:
+        return 0
+    Execution.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+    ids = list(
+        Execution.objects.filter(
+            workflow=workflow, trigger_key__in=[row.trigger_key for row in rows], status=ExecutionStatus.PENDING
+        ).values_list("pk", flat=True)
+    )
+    transaction.on_commit(lambda: [engine.enqueue_run(pk) for pk in ids])
+    return len(ids)
+
+
+def _locked(execution: Execution) -> Execution:
+    return Execution.objects.select_for_update().select_related("workspace").get(pk=execution.pk)
+
+
+@transaction.atomic
+def execution_retry(*, execution: Execution) -> Execution:
+    """Run a failed execution again from the step that failed, in the same execution."""
+    execution = _locked(execution)
+    if execution.status != ExecutionStatus.FAILED:
+        raise ValidationError({"status": [f"Only a failed execution can be retried; this one is {execution.status}."]})
+    now = timezone.now()
+    state = dict(execution.state or {})
+    for key in ("attempt", "wait", "signal"):
+        state.pop(key, None)
+    execution.state = state
+    execution.status = ExecutionStatus.PENDING
+    execution.error = ""
+    execution.finished_at = None
+    execution.duration_ms = None
+    execution.resume_at = None
+    execution.lease_token = ""
+    execution.lease_expires_at = _grace(now)
+    execution.save(
+        update_fields=[
+            "state",
+            "status",
+            "error",
+            "finished_at",
+            "duration_ms",
+            "resume_at",
+            "lease_token",
+            "lease_expires_at",
+            "updated_at",
+        ]
+    )
+    transaction.on_commit(partial(engine.enqueue_run, execution.pk))
+    _live(execution)
+    return execution
+
+
+@transaction.atomic
+def execution_rerun(*, execution: Execution) -> Execution:
+    """A new execution from the start, on the workflow's current active version, with the same
+    contact and trigger data (the re-entry policy doesn't apply: someone asked for it)."""
+    if execution.status not in (ExecutionStatus.SUCCEEDED, ExecutionStatus.FAILED, ExecutionStatus.CANCELLED):
+        raise ValidationError({"status": [f"Only a finished execution can be re-run; this one is {execution.status}."]})
+    workflow = Workflow.objects.get(pk=execution.workflow_id)
+    if workflow.status != WorkflowStatus.ACTIVE or workflow.active_version_id is None:
+        raise ValidationError({"workflow": ["The workflow isn't active: activate it to re-run its executions."]})
+    now = timezone.now()
+    rerun = Execution.objects.create(
+        workspace_id=execution.workspace_id,
+        workflow=workflow,
+        version_id=workflow.active_version_id,
+        contact_id=execution.contact_id,
+        trigger_data=execution.trigger_data,
+        rerun_of=execution,
+        status=ExecutionStatus.PENDING,
+        lease_expires_at=_grace(now),
+        created_at=now,
+    )
+    transaction.on_commit(partial(engine.enqueue_run, rerun.pk))
+    _live(rerun)
+    return rerun
+
+
+@transaction.atomic
+def execution_cancel(*, execution: Execution) -> Execution:
+    """Stop an execution where it is. A worker running it loses its lease: the step it is on is
+    rolled back and nothing after it runs."""
+    execution = _locked(execution)
+    if execution.status not in CANCELLABLE:
+        raise ValidationError({"status": [f"Only a live execution can be cancelled; this one is {execution.status}."]})
+    now = timezone.now()
+    wait = (execution.state or {}).get("wait") or {}
+    if wait.get("step"):
+        StepRun.objects.filter(pk=wait["step"], status=StepStatus.WAITING).update(
+            status=StepStatus.SKIPPED, finished_at=now
+        )
+    execution.status = ExecutionStatus.CANCELLED
+    execution.lease_token = ""
+    execution.lease_expires_at = None
+    execution.resume_at = None
+    execution.wait_event = ""
+    execution.finished_at = now
+    execution.duration_ms = (
+        max(0, int((now - execution.started_at).total_seconds() * 1000)) if execution.started_at else None
+    )
+    execution.save(
+        update_fields=[
+            "status",
+            "lease_token",
+            "lease_expires_at",
+            "resume_at",
+            "wait_event",
+            "finished_at",
+            "duration_ms",
+            "updated_at",
+        ]
+    )
+    _live(execution)
+    return execution
+
+
+# --- dry runs ----------------------------------------------------------------------------------------------
+
+#: A dry run stops after this many steps (a definition is acyclic, so only a huge fan-out reaches it).
+DRY_RUN_MAX_STEPS = 500
+
+
+class _DryRunDone(Exception):
+    """Raised to roll back whatever a dry run's steps wrote."""
+
+
+def workflow_dry_run(
+    *,
+    workspace,
+    definition: dict,
+    trigger_data: dict,
+    contact: Contact | None = None,
+    events: dict[str, dict] | None = None,
+) -> dict:
+    """Run a definition with sample trigger data and write nothing: side-effect steps `simulate()`,
+    waits end at once (a wait_for_event by its timeout, unless `events` gives the event payload it
+    receives, by node id), and anything a step wrote is rolled back.
+
+    → {"status": "succeeded"|"failed", "steps": [{node_id, node_type, status, port, input, output,
+    error, duration_ms}]}; ValidationError when the definition doesn't pass definition_clean."""
+    from workflows.definition import definition_clean
+
+    definition = definition_clean(definition, workspace=workspace)
+    if not isinstance(trigger_data, dict):
+        raise ValidationError({"trigger_data": ["Must be an object."]})
+    graph = Graph(definition)
+    events = events or {}
+    result: dict = {"status": ExecutionStatus.SUCCEEDED, "steps": []}
+    try:
+        with transaction.atomic():
+            _dry_run(graph, workspace, contact, trigger_data, events, result)
+            raise _DryRunDone
+    except _DryRunDone:
+        pass
+    return result
+
+
+def _dry_run(graph: Graph, workspace, contact, trigger_data: dict, events: dict, result: dict) -> None:
+    steps: dict[str, dict] = {}
+    queue = list(dict.fromkeys(graph.targets(TRIGGER_ID)))
+    reached_goals: set[str] = set()
+    while queue and len(result["steps"]) < DRY_RUN_MAX_STEPS:
+        now = timezone.now()
+        if graph.goals:
+            jumped = _dry_goal(graph, workspace, contact, trigger_data, steps, queue, now)
+            if jumped and jumped not in reached_goals:
+                reached_goals.add(jumped)
+                queue = [jumped]
+        node_id = queue.pop(0)
+        node_type = graph.node_type(node_id)
+        config = graph.config(node_id)
+        ctx = StepContext(
+            workspace=workspace,
+            contact=contact,
+            trigger=trigger_data,
+            steps=steps,
+            node_id=node_id,
+            now=now,
+            execution=None,
+            dry_run=True,
+        )
+        entry = {
+            "node_id": node_id,
+            "node_type": graph.nodes[node_id]["type"],
+            "status": StepStatus.SUCCEEDED,
+            "port": "",
+            "input": None,
+            "output": None,
+            "error": "",
+            "duration_ms": 0,
+        }
+        result["steps"].append(entry)
+        started = time.monotonic()
+        try:
+            entry["input"] = node_type.describe_input(ctx, config)
+            act = node_type.simulate if node_type.side_effect else node_type.run
+            outcome = act(ctx, config)
+            if isinstance(outcome, Result) and outcome.wait_until is not None and not outcome.exit:
+                # Waits don't wait: resumed at once, by the event if one was given, else by time.
+                event = events.get(node_id)
+                ctx.signal = {"reason": "event", "event": event} if event is not None else {"reason": "time"}
+                ctx.now = max(now, outcome.wait_until)
+                outcome = act(ctx, config)
+                if isinstance(outcome, Result) and outcome.wait_until is not None:
+                    raise StepError("The step kept waiting after it was resumed.")
+            if not isinstance(outcome, Result):
+                raise StepError(f"The {entry['node_type']} step returned no result.")
+            port = "" if outcome.exit else outcome.port or OUT
+            if port and port not in node_type.ports(config):
+                raise StepError(f"The {entry['node_type']} step left by port {port!r}, which it doesn't have.")
+        except Exception as exc:  # noqa: BLE001 — a step's error is the dry run's outcome, whatever raised it
+            entry.update(status=StepStatus.FAILED, error=engine._error_text(exc))
+            entry["duration_ms"] = int((time.monotonic() - started) * 1000)
+            result["status"] = ExecutionStatus.FAILED
+            return
+        entry.update(port=port, output=outcome.output, duration_ms=int((time.monotonic() - started) * 1000))
+        steps[node_id] = outcome.output
+        if outcome.exit:
+            return
+        seen = set(queue) | set(steps)
+        queue = [target for target in dict.fromkeys(graph.targets(node_id, port)) if target not in seen] + queue
+
+
+def _dry_goal(graph: Graph, workspace, contact, trigger_data, steps, queue, now) -> str | None:
+    from workflows.conditions import evaluate
+
+    for goal_id in graph.goals:
+        if goal_id in steps or (queue and queue[0] == goal_id):
+            continue
+        ctx = StepContext(
+            workspace=workspace,
+            contact=contact,
+            trigger=trigger_data,
+            steps=steps,
+            node_id=goal_id,
+            now=now,
+            dry_run=True,
+        )
+        try:
+            if evaluate(graph.config(goal_id).rules, ctx):
+                return goal_id
+        except Exception:  # noqa: BLE001, S112 — a goal that can't be evaluated is not reached
+            continue
+    return None
