@@ -27,12 +27,6 @@ SECTIONS = {
     section.slug: section
     for section in (
         Section(
-            "workflows",
-            "Workflows",
-            "Automate follow-ups: when something happens on a site, do something for that contact.",
-            ("Triggers from forms, visits and campaigns", "Delays, branches and conditions", "Webhooks and API steps"),
-        ),
-        Section(
             "analytics",
             "Analytics",
             "Traffic, conversions and campaign results across all your sites, in one place.",

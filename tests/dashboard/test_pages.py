@@ -75,7 +75,7 @@ def test_user_without_a_workspace_is_sent_to_create_one(client):
     assert response["Location"] == reverse("dashboard:workspace-new")
 
 
-@pytest.mark.parametrize("section", ["workflows", "analytics"])
+@pytest.mark.parametrize("section", ["analytics"])
 def test_section_pages_show_a_coming_soon_empty_state(login_as, section):
     member = login_as(Role.VIEWER)
     response = member.web.get(reverse(f"dashboard:{section}"))
