@@ -44,7 +44,9 @@ TAG_OPS = frozenset({"has_tag", "not_has_tag"})
 ROOTS = ("contact", "trigger", "steps", "workspace")
 MAX_DEPTH = 5
 MAX_RULES = 100
-FIELD_RE = re.compile(r"^(contact|trigger|steps|workspace)(\.[A-Za-z0-9_-]{1,64}){0,8}$")
+# Segments never start with "_": data is read from plain mappings anyway, but a rule naming
+# `__class__` is a mistake or a probe, and is refused as the templates refuse it.
+FIELD_RE = re.compile(r"^(contact|trigger|steps|workspace)(\.[A-Za-z0-9-][A-Za-z0-9_-]{0,63}){0,8}$")
 
 _ITEM_SCHEMA: dict = {
     "type": "object",
