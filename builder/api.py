@@ -45,6 +45,8 @@ from builder.serializers import (
 from core.api.pagination import PageNumberPagination
 from core.api.schema import CONFLICT_RESPONSE
 from core.api.viewsets import WorkspaceScopedViewSet
+from workflows.selectors import component_workflows
+from workflows.serializers import ComponentWorkflowSerializer
 
 # The rendered preview may hold a visitor-facing script; sandboxed, it runs in an opaque origin and
 # cannot read the dashboard's session or DOM even though it is served from the app's origin.
@@ -403,6 +405,16 @@ class ComponentViewSet(
     def duplicate(self, request, pk=None):
         copy = services.component_duplicate(component=self.get_object(), actor=request.user)
         return Response(self.get_serializer(self.get_queryset().get(pk=copy.pk)).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        responses={200: ComponentWorkflowSerializer(many=True)},
+        description="The workflows a form starts: a form_submitted trigger naming this component or any form, "
+        "in the draft or the active version. Empty for components that aren't forms.",
+    )
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def workflows(self, request, pk=None):
+        workflows = component_workflows(component=self.get_object())
+        return Response(ComponentWorkflowSerializer(workflows, many=True).data)
 
 
 # --- Form submissions ---------------------------------------------------------------------------------------
