@@ -1,0 +1,117 @@
+"""Trigger handlers: an outbox event starts each active workflow of its workspace whose trigger it
+matches, once per workflow however often the event is delivered, for the event's contact."""
+
+import pytest
+
+from core.events import emit, on
+from core.events.registry import handlers_for
+from crm.services.tags import contact_tags_add, tags_resolve
+from tests.factories import ContactFactory, WorkspaceFactory
+from tests.workflows.engine_kit import CALLS, chain, kit, make_workflow, node  # noqa: F401
+from workflows import handlers
+from workflows.models import Execution, ExecutionStatus, WorkflowStatus
+from workflows.nodes import get_node_type
+
+pytestmark = pytest.mark.usefixtures("kit")
+
+
+@pytest.fixture
+def fired():
+    """ "test.fired" events start t_fired workflows (the handler registers for the test's trigger type)."""
+    on("test.fired")(handlers.start_workflows)
+
+
+def fired_workflow(workspace, key: str = "", min: int = 0, value: str = ""):
+    spec = chain(node("a", "t_record", value=value), trigger="t_fired", trigger_config={"key": key, "min": min})
+    return make_workflow(spec, workspace=workspace, ref=key.lower())
+
+
+def fire(workspace, **payload):
+    return emit(workspace=workspace, type="test.fired", payload=payload)
+
+
+def test_an_event_starts_the_matching_workflows_of_its_workspace_once(fired):
+    contact = ContactFactory()
+    workspace = contact.workspace
+    any_key = fired_workflow(workspace)
+    vip = fired_workflow(workspace, key="VIP")
+    other_key = fired_workflow(workspace, key="basic")
+    too_small = fired_workflow(workspace, min=5)
+    paused = fired_workflow(workspace)
+    paused.status = WorkflowStatus.PAUSED
+    paused.save()
+    elsewhere = fired_workflow(WorkspaceFactory())
+
+    event = fire(workspace, contact_id=contact.pk, key="vip", n=3)
+    handlers.start_workflows(event)
+    handlers.start_workflows(event)  # delivered again: nothing new
+
+    started = Execution.objects.filter(trigger_key=f"event:{event.pk}")
+    assert set(started.values_list("workflow_id", flat=True)) == {any_key.pk, vip.pk}
+    assert not Execution.objects.filter(workflow__in=[other_key, too_small, paused, elsewhere]).exists()
+    for execution in started:
+        assert execution.contact_id == contact.pk and execution.status == ExecutionStatus.PENDING
+        assert execution.trigger_data == {"contact_id": contact.pk, "key": "vip", "n": 3}
+        assert execution.version_id == execution.workflow.active_version_id
+
+
+def test_an_event_for_a_contact_of_another_workspace_or_gone_starts_nothing(fired):
+    workspace = WorkspaceFactory()
+    fired_workflow(workspace)
+    stranger = ContactFactory()
+    handlers.start_workflows(fire(workspace, contact_id=stranger.pk))
+    handlers.start_workflows(fire(workspace, contact_id=987654321))
+    assert not Execution.objects.exists()
+
+
+def test_an_event_without_a_contact_starts_a_run_without_one(fired):
+    workspace = WorkspaceFactory()
+    workflow = fired_workflow(workspace)
+    handlers.start_workflows(fire(workspace, key=""))
+    assert Execution.objects.get(workflow=workflow).contact_id is None
+
+
+def test_through_the_outbox_the_event_runs_the_workflow_to_its_end(
+    fired, celery_eager, django_capture_on_commit_callbacks
+):
+    contact = ContactFactory()
+    workflow = fired_workflow(contact.workspace, value="{{ trigger.n }}")
+    with django_capture_on_commit_callbacks(execute=True):
+        fire(contact.workspace, contact_id=contact.pk, n=4)
+    execution = Execution.objects.get(workflow=workflow)
+    assert execution.status == ExecutionStatus.SUCCEEDED
+    assert execution.state["steps"]["a"]["value"] == "4"
+
+
+def test_once_per_contact_holds_across_events(fired):
+    contact = ContactFactory()
+    spec = chain(node("a", "t_record"), trigger="t_fired", reentry={"policy": "once"})
+    workflow = make_workflow(spec, workspace=contact.workspace)
+    for _ in range(3):
+        handlers.start_workflows(fire(contact.workspace, contact_id=contact.pk))
+    assert Execution.objects.filter(workflow=workflow).count() == 1
+
+
+def test_every_trigger_types_events_have_the_start_handler():
+    for trigger in ("form_submitted", "contact_created", "tag_added", "tag_removed", "email_opened"):
+        for event_type in get_node_type(trigger).events:
+            assert "workflows.handlers.start_workflows" in handlers_for(event_type), event_type
+    for event_type in handlers.WAIT_EVENTS:
+        assert "workflows.handlers.wake_waiting" in handlers_for(event_type)
+    for event_type in handlers.GOAL_EVENTS:
+        assert "workflows.handlers.recheck_goals" in handlers_for(event_type)
+
+
+def test_a_tag_added_workflow_runs_when_its_tag_is_added(celery_eager, django_capture_on_commit_callbacks):
+    contact = ContactFactory()
+    trigger = get_node_type("tag_added")
+    spec = chain(node("a", "t_record"), trigger="tag_added", trigger_config={"tag": "VIP"})
+    workflow = make_workflow(spec, workspace=contact.workspace, ref=trigger.ref(trigger.Config(tag="VIP")))
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_tags_add(contact=contact, tags=tags_resolve(workspace=contact.workspace, names=["newsletter"]))
+    assert not Execution.objects.filter(workflow=workflow).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_tags_add(contact=contact, tags=tags_resolve(workspace=contact.workspace, names=["vip"]))
+    execution = Execution.objects.get(workflow=workflow)
+    assert execution.status == ExecutionStatus.SUCCEEDED and execution.contact_id == contact.pk
+    assert [c[0] for c in CALLS] == ["a"]
