@@ -13,7 +13,7 @@ import json
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max, Q
+from django.db.models import Q
 from django.http import QueryDict
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect
@@ -23,19 +23,30 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import Perm
+from accounts.selectors import member_list
 from accounts.views import dashboard_view, paginate, render_page
 from builder.components import REGISTRY as COMPONENT_TYPES
 from builder.models import Component
-from campaigns.models import Sender, SenderStatus
-from crm.models import Contact, Segment, Tag
+from campaigns.models import Campaign, Sender, SenderStatus
+from crm.models import Contact, CustomField, Segment, Tag
 from crm.views import workspace_object_or_404
+from workflows import selectors
+from workflows.library import WORKFLOW_TEMPLATES
 from workflows.models import TERMINAL, Execution, ExecutionStatus, StepRun, Workflow, WorkflowStatus
 from workflows.nodes import get_node_type
+from workflows.services.executions import execution_cancel, execution_rerun, execution_retry
+from workflows.services.workflows import workflow_activate, workflow_create, workflow_delete, workflow_pause
 
-#: The window of the list's run counts.
-RECENT_DAYS = 30
 #: The most options a config panel's select offers (forms, segments, senders, workflows, tags).
 MAX_CHOICES = 200
+#: The contact fields update_field and field_changed offer, besides the workspace's custom fields.
+CONTACT_FIELDS = [
+    ("first_name", "First name"),
+    ("last_name", "Last name"),
+    ("phone", "Phone"),
+    ("company", "Company"),
+    ("stage", "Stage"),
+]
 #: Recent contacts offered as "test as".
 TEST_CONTACTS = 25
 #: Shown on the list's rows and the monitor's rows, not stored.
@@ -50,7 +61,6 @@ STAT_FIGURES = [
 ]
 _WORKFLOW_FILTERS = [("", "All"), *WorkflowStatus.choices]
 _EXECUTION_FILTERS = [("", "All"), *ExecutionStatus.choices]
-LIVE = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING, ExecutionStatus.WAITING)
 
 
 def _workflow_or_404(access, pk: int) -> Workflow:
@@ -102,24 +112,6 @@ def _first_messages(exc: ValidationError, limit: int = 3) -> str:
 # --- The list ------------------------------------------------------------------------------------------
 
 
-def _run_counts(workflow_ids: list[int], since: datetime.datetime) -> dict[int, dict]:
-    """Per workflow: runs since `since` by outcome, runs in flight, and the last run's time. One
-    query for the page, whatever its size."""
-    rows = (
-        Execution.objects.filter(workflow_id__in=workflow_ids)
-        .values("workflow_id")
-        .annotate(
-            runs=Count("id", filter=Q(created_at__gte=since)),
-            succeeded=Count("id", filter=Q(created_at__gte=since, status=ExecutionStatus.SUCCEEDED)),
-            failed=Count("id", filter=Q(created_at__gte=since, status=ExecutionStatus.FAILED)),
-            live=Count("id", filter=Q(status__in=LIVE)),
-            last_run=Max("created_at"),
-        )
-        .order_by()
-    )
-    return {row["workflow_id"]: row for row in rows}
-
-
 def _trigger_label(definition) -> str:
     """The trigger's name for the list; a draft is saved as it is, so its shape isn't trusted."""
     trigger = definition.get("trigger") if isinstance(definition, dict) else None
@@ -128,8 +120,6 @@ def _trigger_label(definition) -> str:
 
 
 def _templates() -> list[dict]:
-    from workflows.library import WORKFLOW_TEMPLATES
-
     return [{"slug": t["slug"], "name": t["name"], "description": t["description"]} for t in WORKFLOW_TEMPLATES]
 
 
@@ -146,17 +136,10 @@ def workflow_list(request, access):
         workflows = workflows.filter(status=status)
     else:
         status = ""
-    page = paginate(request, workflows.select_related("active_version").order_by("-updated_at", "-id"))
-    counts = _run_counts([workflow.pk for workflow in page], timezone.now() - datetime.timedelta(days=RECENT_DAYS))
+    page = paginate(request, selectors.workflow_list(queryset=workflows).order_by("-updated_at", "-id"))
     for workflow in page:
-        row = counts.get(workflow.pk, {})
-        workflow.runs = row.get("runs", 0)
-        workflow.succeeded = row.get("succeeded", 0)
-        workflow.failed = row.get("failed", 0)
-        workflow.live = row.get("live", 0)
-        workflow.last_run = row.get("last_run")
-        finished = workflow.succeeded + workflow.failed
-        workflow.success_rate = workflow.succeeded * 100 / finished if finished else None
+        finished = workflow.executions_succeeded + workflow.executions_failed
+        workflow.success_rate = workflow.executions_succeeded * 100 / finished if finished else None
         workflow.trigger_label = _trigger_label(workflow.definition)
     context = {
         "workflows": page,
@@ -168,7 +151,7 @@ def workflow_list(request, access):
             for value, label in _WORKFLOW_FILTERS
         ],
         "templates": _templates() if access.can(Perm.WRITE_CONTENT) else [],
-        "recent_days": RECENT_DAYS,
+        "recent_days": selectors.SUMMARY_DAYS,
         "tab": "workflows",
     }
     return render_page(request, access, "workflows/list.html", context)
@@ -178,8 +161,6 @@ def workflow_list(request, access):
 @require_POST
 def workflow_new(request, access):
     """A new workflow, blank or from a template, opened in the editor."""
-    from workflows.services.workflows import workflow_create
-
     name = request.POST.get("name", "").strip()
     template = request.POST.get("template", "").strip()
     if not name:
@@ -196,8 +177,6 @@ def workflow_new(request, access):
 @require_POST
 def workflow_status(request, access, pk: int):
     """The list's switch: activate (checking the whole definition first) or pause."""
-    from workflows.services.workflows import workflow_activate, workflow_pause
-
     workflow = _workflow_or_404(access, pk)
     back = _back(request, reverse("dashboard:workflows"))
     activate = request.POST.get("active") == "1"
@@ -220,12 +199,10 @@ def workflow_status(request, access, pk: int):
 @dashboard_view(Perm.WRITE_CONTENT)
 @require_POST
 def workflow_remove(request, access, pk: int):
-    from workflows.services.workflows import workflow_delete
-
     workflow = _workflow_or_404(access, pk)
     name = workflow.name
     try:
-        workflow_delete(workflow=workflow, actor=request.user)
+        workflow_delete(workflow=workflow)
     except ValidationError as exc:
         messages.error(request, f"Couldn't delete “{name}”: {_first_messages(exc)}")
         return redirect(_back(request, reverse("dashboard:workflows")))
@@ -266,6 +243,23 @@ def _choices(workspace, workflow: Workflow) -> dict:
             .exclude(pk=workflow.pk)
             .order_by("name")
             .values_list("pk", "name")[:MAX_CHOICES]
+        ],
+        "campaign": [
+            {"value": pk, "label": name}
+            for pk, name in Campaign.objects.for_workspace(workspace)
+            .order_by("-created_at")
+            .values_list("pk", "name")[:MAX_CHOICES]
+        ],
+        "members": [
+            {"value": membership.user_id, "label": f"{membership.user.get_short_name()} <{membership.user.email}>"}
+            for membership in member_list(workspace=workspace).order_by("user__email")[:MAX_CHOICES]
+        ],
+        "contact_field": [
+            *({"value": name, "label": label} for name, label in CONTACT_FIELDS),
+            *(
+                {"value": key, "label": f"{label} (custom)"}
+                for key, label in CustomField.objects.for_workspace(workspace).values_list("key", "label")
+            ),
         ],
         "tag": list(Tag.objects.for_workspace(workspace).order_by("name").values_list("name", flat=True)[:MAX_CHOICES]),
         "contacts": [{"value": contact.pk, "label": contact.email or f"Contact {contact.pk}"} for contact in contacts],
@@ -351,12 +345,7 @@ def execution_list(request, access):
         filters["to"] = end.isoformat()
     if filters["q"]:
         executions = executions.filter(contact__email__icontains=filters["q"])
-    page = paginate(
-        request,
-        executions.select_related("workflow", "version", "contact")
-        .defer("state", "trigger_data", "workflow__definition", "version__definition")
-        .order_by("-created_at", "-id"),
-    )
+    page = paginate(request, selectors.execution_list(queryset=executions).order_by("-created_at", "-id"))
     query = {key: value for key, value in filters.items() if key != "status"}
     context = {
         "executions": page,
@@ -419,21 +408,19 @@ def execution_detail(request, access, pk: int):
 
 
 _EXECUTION_ACTIONS = {
-    "retry": ("execution_retry", "Retrying from the failed step."),
-    "rerun": ("execution_rerun", "Started again from the beginning, on the current version."),
-    "cancel": ("execution_cancel", "Cancelled."),
+    "retry": (execution_retry, "Retrying from the failed step."),
+    "rerun": (execution_rerun, "Started again from the beginning, on the current version."),
+    "cancel": (execution_cancel, "Cancelled."),
 }
 
 
 @dashboard_view(Perm.WRITE_CONTENT)
 @require_POST
 def execution_action(request, access, pk: int, action: str):
-    from workflows.services import executions as services
-
     execution = workspace_object_or_404(Execution, access, pk)
-    name, success = _EXECUTION_ACTIONS[action]
+    service, success = _EXECUTION_ACTIONS[action]
     try:
-        result = getattr(services, name)(execution=execution)
+        result = service(execution=execution)
     except ValidationError as exc:
         messages.error(request, f"Couldn't {action} this execution: {_first_messages(exc)}")
         return redirect("dashboard:workflows-execution", pk=execution.pk)

@@ -689,9 +689,11 @@ function renderWorkflowPanel() {
   form.append(fieldBox("wf-reentry", "A contact can go through it", policy, state.errors.fields["reentry.policy"] || state.errors.fields.reentry), daysBox);
   panel.append(form);
 
-  if (workflow.hook_url || (state.def.trigger.type === "webhook" && workflow.hook_token)) {
-    const url = workflow.hook_url || `${window.location.origin}/hooks/${workflow.hook_token}/`;
-    panel.append(el("div", { class: "ed-prop-section" }, el("div", { class: "prop-label", text: "Webhook URL" }), el("code", { class: "wf-hook-url", text: url }), el("div", { class: "help", text: "POST JSON here to start the workflow while it is active." })));
+  if (state.def.trigger.type === "webhook" && workflow.hook_path) {
+    const url = `${window.location.origin}${workflow.hook_path}`;
+    const hook = el("div", { class: "ed-prop-section", "data-testid": "hook-url" }, el("div", { class: "prop-label", text: "Webhook URL" }), el("code", { class: "wf-hook-url", text: url }), el("div", { class: "help", text: "POST JSON here to start the workflow while it is active." }));
+    if (workflow.hook_secret) hook.append(el("div", { class: "prop-label", text: "Signing secret" }), el("code", { class: "wf-hook-url", text: workflow.hook_secret }));
+    panel.append(hook);
   }
   const facts = el("div", { class: "ed-prop-section wf-facts" });
   facts.append(
@@ -842,18 +844,18 @@ async function openVersions() {
       list.append(el("div", { class: "empty empty-compact" }, el("h3", { text: "No versions yet" }), el("p", { text: "A version is made each time you activate the workflow." })));
       return;
     }
-    const activeId = state.workflow.active_version && typeof state.workflow.active_version === "object" ? state.workflow.active_version.id : state.workflow.active_version;
-    const table = el("table", { class: "table" }, el("thead", {}, el("tr", {}, el("th", { text: "Version" }), el("th", { text: "Activated" }), el("th", { text: "By" }), el("th"))));
+    const table = el("table", { class: "table" }, el("thead", {}, el("tr", {}, el("th", { text: "Version" }), el("th", { text: "Activated" }), el("th", { text: "By" }), el("th", { class: "num", text: "Runs" }), el("th"))));
     const body = el("tbody");
     for (const version of versions) {
       const when = version.created_at ? new Date(version.created_at).toLocaleString() : "";
-      const by = version.created_by ? version.created_by.email || version.created_by.name || String(version.created_by) : "—";
+      const by = version.created_by_name || "—";
       const row = el(
         "tr",
         { "data-testid": "version-row", "data-version": version.number },
-        el("td", {}, el("strong", { text: `v${version.number}` }), version.id === activeId ? el("span", { class: "badge badge-success", text: "Live" }) : null),
+        el("td", {}, el("strong", { text: `v${version.number}` }), " ", version.is_active ? el("span", { class: "badge badge-success", text: "Live" }) : null),
         el("td", { class: "muted nowrap", text: when }),
         el("td", { class: "muted", text: by }),
+        el("td", { class: "num", text: String(version.executions ?? "—") }),
         el("td", {}),
       );
       if (canWrite) {

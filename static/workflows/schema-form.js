@@ -5,9 +5,19 @@
 
 import { humanize } from "./graph.js";
 
-const LONG_TEXT = new Set(["content", "message", "text", "body", "html", "description", "note", "template"]);
-const PICKERS = new Set(["component", "segment", "sender", "workflow"]);
-const PICKER_EMPTY = { component: "Any form", segment: "No segment", sender: "Default sender", workflow: "Choose a workflow…" };
+const LONG_TEXT = new Set(["content", "message", "text", "body", "html", "description", "note"]);
+const LONG_FORMATS = new Set(["template-textarea", "richtext"]);
+const TEMPLATE_FORMATS = new Set(["template", "template-textarea", "richtext"]);
+// Config fields naming a workspace object (by "format", or by name): offered by name, not id.
+const PICKERS = new Set(["component", "segment", "sender", "workflow", "campaign", "contact_field"]);
+const PICKER_EMPTY = {
+  component: "Any form",
+  segment: "No segment",
+  sender: "The platform's address",
+  workflow: "Choose a workflow…",
+  campaign: "Any email",
+  contact_field: "Choose a field…",
+};
 export const OPERATORS = [
   ["equals", "equals"],
   ["not_equals", "does not equal"],
@@ -106,8 +116,19 @@ export function buildForm(container, schema, config, options) {
   container.replaceChildren();
   const form = el("div", { class: "schema-form wf-config-form" });
   const required = new Set(schema.required || []);
+  const modal = "mode" in (schema.properties || {});
+  const fieldOptions = {
+    ...options,
+    // Changing a "mode" shows other fields: rebuild.
+    onChange: (path, extra = {}) => options.onChange(path, path === "mode" ? { ...extra, rebuild: true } : extra),
+  };
   for (const [name, property] of Object.entries(schema.properties || {})) {
-    form.append(field(name, property, config, name, { ...options, required: required.has(name) }));
+    // A field described as "(mode until)" only matters in that mode (a wait's duration, date, weekday).
+    const only = modal && /\(mode (\w+)\)/.exec(property.description || "");
+    const mode = config.mode ?? (schema.properties.mode || {}).default;
+    if (only && only[1] !== mode) continue;
+    if (modal && name === "minute" && mode !== "weekday") continue;
+    form.append(field(name, property, config, name, { ...fieldOptions, required: required.has(name) }));
   }
   if (!Object.keys(schema.properties || {}).length) {
     form.append(el("p", { class: "ed-empty-note", text: "This step has nothing to set up." }));
@@ -152,18 +173,21 @@ function field(name, rawSchema, parent, path, options) {
   };
   const disabled = options.readOnly || undefined;
 
-  if (name === "rules" || (schema.properties && (schema.properties.all || schema.properties.any))) {
+  if (name === "rules" || schema.format === "rules" || (schema.properties && (schema.properties.all || schema.properties.any))) {
     const box = el("div", { class: "wf-rules", "data-path": path });
     if (!value || typeof value !== "object") parent[name] = { all: [] };
     rulesGroup(box, parent[name], path, options, 0);
     return wrap(name, schema, path, box, options, { group: true });
   }
 
-  if (PICKERS.has(name) && options.choices && options.choices[name]) {
+  const picker = PICKERS.has(schema.format) ? schema.format : PICKERS.has(name) ? name : null;
+  if (picker && options.choices && options.choices[picker]) {
     const id = nextId("wf-field");
     const select = el("select", { id, "data-path": path, disabled });
-    const choices = options.choices[name];
-    select.append(el("option", { value: "", text: PICKER_EMPTY[name] || "—" }));
+    const choices = options.choices[picker];
+    let empty = PICKER_EMPTY[picker] || "—";
+    if (picker === "contact_field" && schema.default === "") empty = "Any field";
+    select.append(el("option", { value: "", text: empty }));
     for (const choice of choices) select.append(el("option", { value: String(choice.value), text: choice.label }));
     if (value !== null && value !== undefined && value !== "" && !choices.some((choice) => String(choice.value) === String(value))) {
       select.append(el("option", { value: String(value), text: `Unknown (${value})` }));
@@ -228,6 +252,19 @@ function field(name, rawSchema, parent, path, options) {
     return box;
   }
 
+  if (type === "array" && schema.format === "members" && options.choices && options.choices.members) {
+    const list = Array.isArray(value) ? value : [];
+    const box = el("div", { class: "wf-checks wf-checks-stacked", "data-path": path });
+    for (const member of options.choices.members) {
+      const id = nextId("wf-field");
+      const input = el("input", { type: "checkbox", id, value: String(member.value), disabled });
+      input.checked = list.some((item) => String(item) === String(member.value));
+      input.addEventListener("change", () => set(Array.from(box.querySelectorAll("input:checked")).map((node) => Number(node.value))));
+      box.append(el("label", { class: "field-check", for: id }, input, " ", member.label));
+    }
+    return wrap(name, schema, path, box, options, { group: true });
+  }
+
   if (type === "string") {
     const id = nextId("wf-field");
     let input;
@@ -236,7 +273,7 @@ function field(name, rawSchema, parent, path, options) {
       input.value = toLocalInput(value);
       input.addEventListener("change", () => set(input.value ? `${input.value}:00` : nullable ? null : ""));
     } else {
-      const long = LONG_TEXT.has(name) || (schema.maxLength || 0) > 500;
+      const long = LONG_FORMATS.has(schema.format) || (LONG_TEXT.has(name) && schema.format !== "template") || (schema.maxLength || 0) > 20000;
       input = el(long ? "textarea" : "input", {
         type: long ? null : "text",
         id,
@@ -251,7 +288,7 @@ function field(name, rawSchema, parent, path, options) {
       input.addEventListener("input", () => set(input.value));
     }
     const box = wrap(name, schema, path, input, options);
-    if (input.tagName === "TEXTAREA" || name === "subject") {
+    if (TEMPLATE_FORMATS.has(schema.format)) {
       box.append(el("div", { class: "help wf-template-help", html: "Personalise with <code>{{ contact.first_name }}</code>, <code>{{ trigger.… }}</code> or <code>{{ steps.&lt;step&gt;.output.… }}</code>." }));
     }
     return box;
