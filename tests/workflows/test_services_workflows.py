@@ -64,7 +64,13 @@ def test_create_keeps_positions_and_labels_of_the_editor(workspace):
 
 @pytest.mark.parametrize(
     ("name", "message"),
-    [("", "needs a name"), ("   ", "needs a name"), ("x" * 201, "At most 200"), (5, "Expected text"), ("a\x00b", "null")],
+    [
+        ("", "needs a name"),
+        ("   ", "needs a name"),
+        ("x" * 201, "At most 200"),
+        (5, "Expected text"),
+        ("a\x00b", "null"),
+    ],
 )
 def test_create_refuses_a_bad_name(workspace, name, message):
     with pytest.raises(ValidationError) as error:
@@ -116,7 +122,9 @@ def test_create_from_a_template_starts_from_its_definition_and_name(workspace):
     workflow = workflow_create(workspace=workspace, template=template["slug"])
     assert workflow.template == template["slug"]
     assert workflow.name == template["name"]
-    assert [node["id"] for node in workflow.definition["nodes"]] == [node["id"] for node in template["definition"]["nodes"]]
+    assert [node["id"] for node in workflow.definition["nodes"]] == [
+        node["id"] for node in template["definition"]["nodes"]
+    ]
     # The library's copy is not shared with the workflow.
     workflow.definition["nodes"].clear()
     assert template["definition"]["nodes"]
