@@ -330,6 +330,8 @@ WORKFLOW_STEP_MAX_ATTEMPTS = env.int("WORKFLOW_STEP_MAX_ATTEMPTS", default=4)
 WORKFLOW_RETENTION_DAYS = env.int("WORKFLOW_RETENTION_DAYS", default=30)
 # The largest request body a webhook trigger accepts.
 WORKFLOW_HOOK_MAX_BYTES = env.int("WORKFLOW_HOOK_MAX_BYTES", default=256 * 1024)
+# Calls one webhook trigger URL accepts per period ("600/min"); more get a 429.
+WORKFLOW_HOOK_RATE = env.str("WORKFLOW_HOOK_RATE", default="600/min")
 # The longest an http_request step may wait for an answer (it must stay well inside the lease).
 WORKFLOW_HTTP_TIMEOUT_MAX = env.int("WORKFLOW_HTTP_TIMEOUT_MAX", default=30)
 
