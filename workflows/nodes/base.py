@@ -12,6 +12,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+from django.core.exceptions import ValidationError
 from pydantic import BaseModel, ConfigDict
 
 from core.templating import TemplateRenderError, template_compile, template_render
@@ -87,7 +88,12 @@ class StepContext:
         if "{" not in source:
             return source
         try:
-            return template_render(template_compile(source, field="template", html=html), self.template_context())
+            template = template_compile(source, field="template", html=html)
+        except ValidationError as exc:
+            # Checked when the definition was saved; a definition that skipped that still fails cleanly.
+            raise StepError(f"Template error: {' '.join(exc.messages)}") from None
+        try:
+            return template_render(template, self.template_context())
         except TemplateRenderError as exc:
             raise StepError(f"Template error: {exc}") from None
 
