@@ -390,6 +390,7 @@ def execution_detail(request, access, pk: int):
         "execution": execution.pk,
         "status": execution.status,
         "current_node": execution.current_node,
+        "trigger_data": execution.trigger_data,
         "definition": execution.version.definition,
         "steps": [_step_payload(step) for step in steps],
     }

@@ -219,7 +219,9 @@ function decorate() {
   }
   $$(".connection", canvas).forEach((connection) => connection.classList.remove("is-taken"));
   if (state.test) {
-    for (const step of state.test.steps) {
+    // The trigger fired for the test to run at all; it has no step of its own.
+    const fired = state.test.byNode.has(TRIGGER_ID) ? [] : [{ node_id: TRIGGER_ID, port: OUT }];
+    for (const step of [...fired, ...state.test.steps]) {
       const dfId = state.maps.toDf.get(step.node_id);
       const ports = state.maps.ports.get(step.node_id) || [];
       const index = ports.indexOf(step.port || OUT);
@@ -344,7 +346,12 @@ function setupCanvas() {
   });
 
   // Selection is ours, in every mode (Drawflow reports none in view mode).
+  // A click that ends a drag (panning, moving a node, drawing a connection) selects nothing.
+  let pressedAt = null;
+  canvas.addEventListener("mousedown", (event) => (pressedAt = { x: event.clientX, y: event.clientY }));
   canvas.addEventListener("click", (event) => {
+    const moved = pressedAt && Math.hypot(event.clientX - pressedAt.x, event.clientY - pressedAt.y) > 4;
+    if (moved && !event.target.closest(".drawflow-node")) return;
     const box = event.target.closest(".drawflow-node");
     if (!box) {
       if (event.target.closest(".drawflow, .parent-drawflow") && !event.target.closest(".connection")) select(null);
@@ -737,8 +744,9 @@ async function save({ quiet = false } = {}) {
   } catch (error) {
     if (error.status === 400) {
       showErrors(error.details);
-      setStatus("invalid", `Not saved: ${errorCount() || "some"} problem${errorCount() === 1 ? "" : "s"} to fix`);
-      toast(error.message || "Not saved: fix the highlighted steps.", "error");
+      const count = errorCount();
+      setStatus("invalid", `Not saved: ${count || "some"} problem${count === 1 ? "" : "s"} to fix`);
+      toast(state.errors.nodes.size ? "Not saved: the steps marked on the canvas need attention." : `Not saved: ${state.errors.general[0] || error.message}`, "error");
     } else {
       setStatus("error", "Not saved");
       toast(error.message, "error");

@@ -13,6 +13,10 @@ const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 const LABELS = { succeeded: "Succeeded", failed: "Failed", waiting: "Waiting", running: "Running", skipped: "Skipped" };
 
 const byNode = new Map();
+// The trigger fired for the run to exist; the engine records no step for it.
+if (graph.steps.length && !graph.steps.some((step) => step.node_id === "trigger")) {
+  byNode.set("trigger", [{ node_id: "trigger", status: "succeeded", port: OUT, input: null, output: graph.trigger_data, attempt: 1 }]);
+}
 for (const step of graph.steps) {
   if (!byNode.has(step.node_id)) byNode.set(step.node_id, []);
   byNode.get(step.node_id).push(step);

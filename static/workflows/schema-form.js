@@ -288,7 +288,7 @@ function field(name, rawSchema, parent, path, options) {
       input.addEventListener("input", () => set(input.value));
     }
     const box = wrap(name, schema, path, input, options);
-    if (TEMPLATE_FORMATS.has(schema.format)) {
+    if (TEMPLATE_FORMATS.has(schema.format) && !/\{\{|template/i.test(schema.description || "")) {
       box.append(el("div", { class: "help wf-template-help", html: "Personalise with <code>{{ contact.first_name }}</code>, <code>{{ trigger.… }}</code> or <code>{{ steps.&lt;step&gt;.output.… }}</code>." }));
     }
     return box;
