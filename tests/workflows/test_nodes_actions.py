@@ -444,15 +444,17 @@ def test_notify_team_emails_members_by_role_and_by_name_once_each(workspace, con
     assert EmailSend.objects.count() == 2
 
 
-def test_notify_team_escapes_contact_data_in_its_html(workspace, execution):
-    contact = ContactFactory(workspace=workspace, first_name="<b>Eve</b>")
+@pytest.mark.parametrize("name", ["<b>Eve</b>", "{{ <script>alert(1)</script> }}"])
+def test_notify_team_escapes_contact_data_in_its_html(workspace, execution, name):
+    contact = ContactFactory(workspace=workspace, first_name=name)
     MembershipFactory(workspace=workspace, role=Role.OWNER)
     run_node(
         "notify_team",
         {"roles": ["owner"], "subject": "x", "message": "{{ contact.first_name }}"},
         ctx_for(workspace, contact, execution),
     )
-    assert "<b>Eve</b>" not in EmailSend.objects.get().body["html"]
+    html = EmailSend.objects.get().body["html"]
+    assert "<b>" not in html and "<script>" not in html
 
 
 def test_notify_team_needs_roles_or_members():

@@ -442,11 +442,14 @@ class NotifyTeam(NodeType):
         return [membership.user for membership in members]
 
     def _message(self, ctx: StepContext, config: NotifyTeamConfig) -> tuple[str, str, str]:
-        from campaigns.content.markup import escape_text
+        from markupsafe import escape
 
         subject = " ".join(ctx.render(config.subject).split())[:200]
         text = ctx.render(config.message)
-        return subject, f"<p>{escape_text(text, line_breaks=True)}</p>", text
+        # Escaped whole, braces and all: the text is already rendered, and contact data in it that
+        # looks like a template tag is still just data.
+        html = str(escape(text)).replace("\n", "<br>\n")
+        return subject, f"<p>{html}</p>", text
 
     def run(self, ctx: StepContext, config: NotifyTeamConfig) -> Result:
         from campaigns.models import SendKind
