@@ -13,6 +13,7 @@ from builder.models import Site, Template
 from builder.services.library import template_library_load
 from campaigns.demo import demo_campaigns_seed
 from crm.demo import demo_crm_seed
+from workflows.demo import demo_workflows_seed
 
 #: The demo site's template: its home page has a contact form.
 DEMO_TEMPLATE = "signal-noise-agency"
@@ -53,6 +54,8 @@ class Command(BaseCommand):
         self.stdout.write(f"Contacts: {added} added.")
         added = demo_campaigns_seed(workspace=workspace, actor=demo)
         self.stdout.write(f"Campaigns: {added} added.")
+        added = demo_workflows_seed(workspace=workspace, actor=demo)
+        self.stdout.write(f"Workflows: {added} added.")
         self.stdout.write(f"Demo workspace '{workspace.name}' ready; log in as {settings.DEMO_EMAIL}.")
 
     def _user(self, email: str, name: str, staff: bool = False) -> User:
