@@ -14,6 +14,7 @@ as a date, so `{"op": "gt", "value": "10"}` works on a score and on a custom num
 """
 
 import datetime
+import math
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -279,8 +280,10 @@ def _fold(value) -> str:
 def _number(value) -> Decimal | None:
     if isinstance(value, bool) or value is None or value is _MISSING:
         return None
-    if isinstance(value, int | float):
-        return Decimal(str(value))
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(str(value)) if math.isfinite(value) else None
     if isinstance(value, str):
         try:
             number = Decimal(value.strip())

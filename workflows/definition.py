@@ -34,6 +34,15 @@ class _Errors(dict):
     def add(self, path: str, message: str) -> None:
         self.setdefault(path, []).append(message)
 
+    def unknown(self, parent: str, given: dict, known: set[str]) -> None:
+        """Each key of `given` that isn't known, under its own path when it reads as a name, under the
+        parent's otherwise (an empty or odd key makes no usable path)."""
+        for key in sorted(set(given) - known, key=str):
+            if isinstance(key, str) and NODE_ID_RE.match(key):
+                self.add(f"{parent}.{key}" if parent else key, "Unknown key.")
+            else:
+                self.add(parent or "definition", f"Unknown key {str(key)[:40]!r}.")
+
     def merge(self, prefix: str, errors: dict[str, list[str]]) -> None:
         for path, messages in errors.items():
             for message in messages:
@@ -50,8 +59,7 @@ def definition_clean(definition, *, workspace=None, workflow=None) -> dict:
     errors = _Errors()
     if not isinstance(definition, dict):
         raise ValidationError({"definition": ["Must be an object."]})
-    for key in sorted(set(definition) - _TOP_KEYS, key=str):
-        errors.add(str(key), "Unknown key.")
+    errors.unknown("", definition, _TOP_KEYS)
     clean: dict = {}
     if "name" in definition:
         name = definition["name"]
@@ -166,8 +174,7 @@ def _trigger_clean(raw, errors: _Errors, *, workspace, node_ids) -> dict | None:
     if not isinstance(raw, dict):
         errors.add("trigger", "Must be an object {type, config}.")
         return None
-    for key in sorted(set(raw) - {"type", "config", "position", "id", "name"}, key=str):
-        errors.add(f"trigger.{key}", "Unknown key.")
+    errors.unknown("trigger", raw, {"type", "config", "position", "id", "name"})
     if raw.get("id", TRIGGER_ID) != TRIGGER_ID:
         errors.add("trigger.id", f"The trigger's id is {TRIGGER_ID!r}.")
     type_name = raw.get("type")
@@ -206,8 +213,7 @@ def _node_clean(raw, index: int, errors: _Errors, *, workspace, workflow, node_i
         errors.add(f"nodes.{index}.id", f"{TRIGGER_ID!r} is the trigger's id; choose another.")
         return None
     prefix = f"nodes.{node_id}"
-    for key in sorted(set(raw) - _NODE_KEYS, key=str):
-        errors.add(f"{prefix}.{key}", "Unknown key.")
+    errors.unknown(prefix, raw, _NODE_KEYS)
     type_name = raw.get("type")
     node_type = get_node_type(type_name) if isinstance(type_name, str) else None
     if node_type is None or isinstance(node_type, TriggerType):
@@ -246,8 +252,7 @@ def _edges_clean(raw_edges, errors: _Errors, *, configs: dict, node_ids: set[str
         if not isinstance(raw, dict):
             errors.add(prefix, "Must be an object {source, target, port?}.")
             continue
-        for key in sorted(set(raw) - _EDGE_KEYS, key=str):
-            errors.add(f"{prefix}.{key}", "Unknown key.")
+        errors.unknown(prefix, raw, _EDGE_KEYS)
         source, target, port = raw.get("source"), raw.get("target"), raw.get("port") or OUT
         ok = True
         if not isinstance(source, str) or (source != TRIGGER_ID and source not in node_ids):
@@ -328,8 +333,7 @@ def _reentry_clean(raw, errors: _Errors) -> dict | None:
     if not isinstance(raw, dict):
         errors.add("reentry", 'An object {"policy": "always" | "once" | "interval", "days"?}.')
         return None
-    for key in sorted(set(raw) - {"policy", "days"}, key=str):
-        errors.add(f"reentry.{key}", "Unknown key.")
+    errors.unknown("reentry", raw, {"policy", "days"})
     policy = raw.get("policy", "always")
     if policy not in REENTRY_POLICIES:
         errors.add("reentry.policy", f"One of: {', '.join(REENTRY_POLICIES)}.")

@@ -1,6 +1,8 @@
 """workflows.conditions: rules over contact fields, tags, score, trigger data and earlier steps' output."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from crm.models import ContactTag
 from tests.factories import ContactFactory, TagFactory, WorkspaceFactory
@@ -139,6 +141,13 @@ def test_numbers_and_text_that_are_not_numbers_do_not_compare():
     assert not holds(rule("contact.score", "gt", "lots"), contact=FakeContact(score=9))
 
 
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "NaN", "-Infinity"])
+@pytest.mark.parametrize("op", ["gt", "gte", "lt", "lte", "equals"])
+def test_not_a_number_compares_false_rather_than_failing(op, value):
+    assert holds(rule("trigger.x", op, 1), trigger={"x": value}) is False
+    assert holds(rule("contact.score", op, value), contact=FakeContact(score=3)) is False
+
+
 def test_booleans_are_not_numbers():
     assert holds(rule("trigger.flag", "equals", 1), trigger={"flag": True})  # 1 reads as true, as "yes" does
     assert not holds(rule("trigger.flag", "equals", 0), trigger={"flag": True})
@@ -151,7 +160,7 @@ def test_a_list_equals_nothing_but_contains_its_items():
     assert holds(rule("trigger.tags", "contains", "B"), trigger=trigger)
 
 
-# --- Groups -------------------------------------------------------------------------------------------------------
+# --- Groups ---------------------------------------------------------------------------------------------------
 
 
 def test_all_needs_every_rule_and_any_needs_one():
@@ -181,7 +190,7 @@ def test_malformed_rules_evaluate_false_rather_than_failing(rules):
     assert evaluate(rules, ctx) is False
 
 
-# --- Tags (database) ------------------------------------------------------------------------------------------------
+# --- Tags (database) ------------------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
@@ -214,7 +223,7 @@ def test_rules_without_tags_read_nothing(django_assert_num_queries):
         assert evaluate({"all": [rule("contact.first_name", "equals", "ada")]}, ctx)
 
 
-# --- Checking rules ---------------------------------------------------------------------------------------------------
+# --- Checking rules -------------------------------------------------------------------------------------------
 
 
 def test_good_rules_have_no_errors():
@@ -279,3 +288,34 @@ def test_a_step_reference_is_checked_against_the_definitions_nodes():
     rules = {"all": [rule("steps.send.output.status", "equals", "sent")]}
     assert rules_errors(rules, node_ids={"send"}) == {}
     assert "rules.all.0.field" in rules_errors(rules, node_ids={"other"})
+
+
+# --- Anything at all ----------------------------------------------------------------------------------------------
+
+SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=12)
+FIELDS = st.sampled_from(["contact.score", "contact.first_name", "trigger.a", "trigger.a.0", "steps.s.output.x", "x"])
+RULE = st.fixed_dictionaries(
+    {"field": FIELDS | SCALARS, "op": st.sampled_from(OPS) | SCALARS},
+    optional={"value": SCALARS | st.lists(SCALARS, max_size=3)},
+)
+RULES = st.recursive(
+    RULE | SCALARS,
+    lambda children: st.dictionaries(
+        st.sampled_from(["all", "any", "other"]), st.lists(children, max_size=4) | children, max_size=2
+    ),
+    max_leaves=20,
+)
+DATA = st.recursive(
+    SCALARS,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=4), children, max_size=3),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(RULES, DATA)
+def test_any_rules_over_any_data_evaluate_to_a_bool_and_check_without_crashing(rules, data):
+    ctx = step_context(FakeWorkspace(), contact=FakeContact(score=5), trigger={"a": data}, steps={"s": {"x": data}})
+    assert evaluate(rules, ctx) in (True, False)
+    errors = rules_errors(rules)
+    assert all(isinstance(key, str) and key for key in errors)

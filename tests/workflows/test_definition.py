@@ -5,6 +5,8 @@ import itertools
 
 import pytest
 from django.core.exceptions import ValidationError
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.factories import (
     CampaignFactory,
@@ -390,7 +392,7 @@ def test_a_long_chain_is_checked_without_recursion_limits():
     assert len(definition_clean(chain(*nodes))["edges"]) == MAX_NODES
 
 
-# --- Re-entry -----------------------------------------------------------------------------------------------------
+# --- Re-entry -------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -425,7 +427,7 @@ def test_a_bad_reentry_policy_is_named(reentry, field):
     assert field in errors_of(definition)
 
 
-# --- References to the workspace's objects ---------------------------------------------------------------------
+# --- References to the workspace's objects --------------------------------------------------------------------
 
 
 @pytest.mark.django_db
@@ -518,3 +520,46 @@ def test_a_rule_naming_a_step_that_does_not_exist_is_refused():
         "config": {"rules": {"all": [{"field": "steps.ghost.output.status", "op": "equals", "value": "sent"}]}},
     }
     assert "nodes.check.config.rules.all.0.field" in errors_of(chain(node))
+
+
+# --- Anything at all -----------------------------------------------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=30,
+)
+TYPE_NAMES = st.sampled_from(
+    ["manual", "form_submitted", "add_tag", "send_email", "condition", "switch", "split", "wait", "exit", "nope"]
+)
+NODE_IDS = st.sampled_from(["a", "b", "c", "trigger", "", "x y"])
+NODE = st.fixed_dictionaries(
+    {"id": NODE_IDS | JSON, "type": TYPE_NAMES | JSON},
+    optional={"config": JSON, "position": JSON, "name": JSON},
+)
+EDGE = st.fixed_dictionaries(
+    {"source": NODE_IDS | JSON, "target": NODE_IDS | JSON},
+    optional={"port": st.sampled_from(["out", "true", "false", "a", "default"]) | JSON},
+)
+DEFINITION = st.fixed_dictionaries(
+    {},
+    optional={
+        "trigger": st.fixed_dictionaries({"type": TYPE_NAMES | JSON}, optional={"config": JSON}) | JSON,
+        "nodes": st.lists(NODE | JSON, max_size=5) | JSON,
+        "edges": st.lists(EDGE | JSON, max_size=6) | JSON,
+        "reentry": JSON,
+        "name": JSON,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(DEFINITION | JSON)
+def test_any_input_is_cleaned_or_refused_with_named_errors_never_a_crash(definition):
+    try:
+        clean = definition_clean(definition)
+    except ValidationError as exc:
+        assert exc.message_dict
+        assert all(isinstance(key, str) and key for key in exc.message_dict)
+    else:
+        assert definition_clean(copy.deepcopy(clean)) == clean
