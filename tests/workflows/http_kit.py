@@ -45,6 +45,8 @@ class Reply:
     body: bytes | str | dict | list = b""
     headers: dict = field(default_factory=dict)
     delay: float = 0.0
+    #: Send the body in this many pieces, `delay` seconds apart (a server that drips its answer).
+    pieces: int = 1
 
 
 class LocalServer:
@@ -62,7 +64,7 @@ class LocalServer:
                 body = self.rfile.read(length) if length else b""
                 server.seen.append(Seen(self.command, self.path, dict(self.headers.items()), body))
                 reply = server.routes.get(self.path.split("?")[0], Reply(404, "no such route"))
-                if reply.delay:
+                if reply.delay and reply.pieces == 1:
                     time.sleep(reply.delay)
                 payload = reply.body
                 headers = dict(reply.headers)
@@ -78,7 +80,12 @@ class LocalServer:
                         self.send_header(name, value)
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
-                    self.wfile.write(payload)
+                    size = -(-len(payload) // reply.pieces)
+                    for start in range(0, len(payload), size):
+                        if reply.pieces > 1:
+                            time.sleep(reply.delay)
+                        self.wfile.write(payload[start : start + size])
+                        self.wfile.flush()
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 

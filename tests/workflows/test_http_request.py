@@ -3,6 +3,7 @@ errors sorted into transient (retried) and final. Against a local server (see ht
 
 import base64
 import json
+import time
 
 import pytest
 from django.utils import timezone
@@ -13,7 +14,8 @@ from builder.components.base import errors_from_pydantic
 from tests.factories import ContactFactory, ExecutionFactory, WorkflowFactory, WorkflowVersionFactory
 from tests.workflows import http_kit
 from tests.workflows.http_kit import PUBLIC, Reply
-from workflows.models import Workflow
+from workflows import net
+from workflows.models import ExecutionStatus, StepRun, Workflow, WorkflowStatus
 from workflows.nodes import get_node_type
 from workflows.nodes.base import StepContext, StepError, TransientStepError
 from workflows.nodes.http import STORED_BODY_CHARS
@@ -271,3 +273,131 @@ def test_the_connection_went_to_the_public_test_address(public_net, ctx):
     public_net.server.routes["/hook"] = Reply(200, "ok")
     HTTP.run(ctx, config())
     assert public_net.connected == [(PUBLIC, 80)]
+
+
+def test_a_server_dripping_its_answer_is_cut_off_at_the_total_timeout(public_net, ctx):
+    public_net.server.routes["/hook"] = Reply(200, "x" * 20, delay=0.15, pieces=20)
+    started = time.monotonic()
+    with pytest.raises(TransientStepError, match="within 1 seconds"):
+        HTTP.run(ctx, config(timeout=1))
+    assert time.monotonic() - started < 2
+
+
+def test_an_answer_over_the_read_cap_is_cut_there(public_net, ctx, monkeypatch):
+    monkeypatch.setattr(net, "MAX_BODY_BYTES", 1000)
+    public_net.server.routes["/hook"] = Reply(200, "z" * 50_000)
+    output = HTTP.run(ctx, config()).output
+    assert output["truncated"] is True and len(output["body"]) <= 1000
+
+
+def test_a_307_redirect_repeats_the_signed_post_with_its_body(public_net, ctx):
+    public_net.server.routes["/hook"] = Reply(307, headers={"Location": "http://other.example.com/moved"})
+    public_net.server.routes["/moved"] = Reply(200, "ok")
+    HTTP.run(ctx, config(body={"k": "v"}))
+    first, second = public_net.server.seen
+    assert (second.method, second.path, second.body) == ("POST", "/moved", first.body)
+    assert second.headers["Host"] == "other.example.com"
+    secret = Workflow.objects.get(pk=ctx.execution.workflow_id).hook_secret
+    assert Webhook(secret).verify(second.body, second.headers) == {"k": "v"}
+
+
+def _http_workflow(url: str, **config_values):
+    definition = {
+        "trigger": {"type": "manual", "config": {}},
+        "nodes": [{"id": "call", "type": "http_request", "config": {"url": url, **config_values}}],
+        "edges": [{"source": "trigger", "target": "call"}],
+    }
+    workflow = WorkflowFactory(definition=definition)
+    version = WorkflowVersionFactory(workflow=workflow, definition=definition)
+    workflow.active_version, workflow.status = version, WorkflowStatus.ACTIVE
+    workflow.save()
+    return workflow
+
+
+@pytest.fixture
+def fresh_graphs():
+    from workflows import engine
+
+    engine._GRAPHS.clear()
+    yield
+    engine._GRAPHS.clear()
+
+
+def test_through_the_engine_the_answer_becomes_the_steps_output(public_net, fresh_graphs):
+    from workflows.engine import execution_run
+    from workflows.services.executions import execution_start
+
+    public_net.server.routes["/hook"] = Reply(200, {"id": "abc"})
+    workflow = _http_workflow(f"{URL}/hook", headers={"Authorization": "Bearer s3cret"}, body={"p": "{{ trigger.p }}"})
+    execution = execution_start(workflow=workflow, trigger_data={"p": "hello"})
+    execution_run(execution_id=execution.pk)
+    execution.refresh_from_db()
+    assert execution.status == ExecutionStatus.SUCCEEDED, execution.error
+    step = StepRun.objects.get(execution=execution, node_id="call")
+    assert step.output["body"] == {"id": "abc"} and step.output["status"] == 200
+    assert step.input["headers"] == {"Authorization": "•••"} and step.input["body"] == {"p": "hello"}
+    seen = public_net.server.seen[0]
+    assert seen.headers["Authorization"] == "Bearer s3cret"
+    assert seen.headers["webhook-id"] == f"workflow:{execution.pk}:call"
+
+
+def test_through_the_engine_a_server_error_is_retried_later_and_a_client_error_fails(public_net, fresh_graphs):
+    from workflows.engine import execution_run
+    from workflows.services.executions import execution_start
+
+    public_net.server.routes["/busy"] = Reply(503, "try later")
+    public_net.server.routes["/gone"] = Reply(410, "gone for good")
+    busy = execution_start(workflow=_http_workflow(f"{URL}/busy"), trigger_data={})
+    gone = execution_start(workflow=_http_workflow(f"{URL}/gone"), trigger_data={})
+    execution_run(execution_id=busy.pk)
+    execution_run(execution_id=gone.pk)
+    busy.refresh_from_db()
+    gone.refresh_from_db()
+    assert busy.status == ExecutionStatus.WAITING and busy.resume_at is not None
+    assert gone.status == ExecutionStatus.FAILED and "answered 410" in gone.error
+
+
+def test_through_the_engine_an_internal_url_fails_the_execution_for_good(public_net, fresh_graphs):
+    from workflows.engine import execution_run
+    from workflows.services.executions import execution_start
+
+    execution = execution_start(workflow=_http_workflow("http://169.254.169.254/latest/meta-data/"), trigger_data={})
+    execution_run(execution_id=execution.pk)
+    execution.refresh_from_db()
+    assert execution.status == ExecutionStatus.FAILED and "link-local" in execution.error
+    assert public_net.connected == []
+
+
+def test_a_dry_run_of_the_workflow_simulates_the_call(public_net):
+    from workflows.services.executions import workflow_dry_run
+
+    workflow = _http_workflow(f"{URL}/hook", body={"p": "{{ trigger.p }}"})
+    result = workflow_dry_run(workspace=workflow.workspace, definition=workflow.definition, trigger_data={"p": "x"})
+    assert result["status"] == "succeeded", result
+    step = next(step for step in result["steps"] if step["node_id"] == "call")
+    assert step["output"]["simulated"] is True and step["output"]["request"]["body"] == {"p": "x"}
+    assert public_net.server.seen == [] and public_net.connected == []
+
+
+@pytest.mark.parametrize(
+    ("config_values", "path"),
+    [
+        ({"timeout": 999}, "nodes.call.config.timeout"),
+        ({"url": "{{ oops"}, "nodes.call.config.url"),
+        ({"headers": {"Host": "x"}}, "nodes.call.config.headers"),
+        ({"method": "BREW"}, "nodes.call.config.method"),
+    ],
+)
+def test_a_definition_with_a_bad_http_request_names_the_node_and_field(config_values, path):
+    from django.core.exceptions import ValidationError
+
+    from workflows.definition import definition_clean
+
+    definition = {
+        "trigger": {"type": "manual", "config": {}},
+        "nodes": [{"id": "call", "type": "http_request", "config": {"url": f"{URL}/hook", **config_values}}],
+        "edges": [{"source": "trigger", "target": "call"}],
+    }
+    with pytest.raises(ValidationError) as caught:
+        definition_clean(definition)
+    assert path in caught.value.message_dict, caught.value.message_dict
