@@ -112,7 +112,7 @@ def url_check(url: str | httpx.URL) -> httpx.URL:
     if parsed.scheme not in ALLOWED_SCHEMES:
         shown = f"{parsed.scheme}://" if parsed.scheme else "no scheme"
         raise UnsafeURL(f"Only http:// and https:// URLs can be called, not {shown}.")
-    host = parsed.host
+    host = parsed.raw_host.decode("ascii")  # an international name as its punycode
     if not host:
         raise UnsafeURL("The URL has no host.")
     address = _literal(host)

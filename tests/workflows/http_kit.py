@@ -25,6 +25,8 @@ NAMES = {
     "metadata.example.com": ["169.254.169.254"],
     "rebind.example.com": [PUBLIC, "127.0.0.1"],
     "localhost": ["127.0.0.1", "::1"],
+    "localhost.": ["127.0.0.1"],
+    "xn--bcher-kva.example": [PUBLIC],
 }
 
 

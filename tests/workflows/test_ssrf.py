@@ -23,6 +23,13 @@ HTTP = get_node_type("http_request")
 CORPUS = [
     ("http://127.0.0.1/", "loopback"),
     ("http://localhost/", "loopback"),
+    ("http://LOCALHOST./", "loopback"),
+    ("http://[fe80::1%25eth0]/", "link-local"),
+    ("http://[::ffff:7f00:1]/", "loopback"),
+    ("http://0x7f000001/", "non-standard form"),
+    ("http://127.000.000.001/", "Invalid IPv4 address"),
+    ("http://0/", "non-standard form"),
+    ("http://api.example.com\\@127.0.0.1/", "loopback"),
     ("http://[::1]/", "loopback"),
     ("http://169.254.169.254/latest/meta-data/", "link-local"),
     ("http://[::ffff:169.254.169.254]/", "link-local address inside an IPv6 address"),
@@ -79,7 +86,9 @@ def test_a_url_to_a_non_public_address_or_another_scheme_is_refused_with_a_clear
 
 
 #: A dry run resolves no names (that happens when connecting), so it refuses what the URL itself shows.
-LITERAL_CORPUS = [(url, reason) for url, reason in CORPUS if not ("localhost" in url or "example.com/" in url)]
+LITERAL_CORPUS = [
+    (url, reason) for url, reason in CORPUS if not ("localhost" in url.lower() or url.endswith("example.com/"))
+]
 
 
 @pytest.mark.parametrize(("url", "reason"), LITERAL_CORPUS)
@@ -232,3 +241,16 @@ def test_non_global_addresses_have_a_problem(address):
 @pytest.mark.parametrize("address", ["93.184.216.34", "8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "::ffff:8.8.8.8"])
 def test_global_addresses_are_fine(address):
     assert net.address_problem(ipaddress.ip_address(address)) is None
+
+
+def test_an_international_name_is_resolved_by_its_punycode(public_net):
+    public_net.server.routes["/ok"] = Reply(200, "fine")
+    assert _run("http://bücher.example/ok").output["body"] == "fine"
+    assert public_net.resolved == ["xn--bcher-kva.example"]
+    assert public_net.server.seen[0].headers["Host"] == "xn--bcher-kva.example"
+
+
+def test_credentials_before_an_at_sign_do_not_change_the_host(public_net):
+    public_net.server.routes["/ok"] = Reply(200, "fine")
+    _run("http://127.0.0.1:80@api.example.com/ok")
+    assert public_net.resolved == ["api.example.com"] and public_net.connected == [(PUBLIC, 80)]
