@@ -516,6 +516,7 @@ def test_enroll_workflow_starts_the_other_workflow_for_the_contact(workspace, co
         "workflow_id": execution.workflow_id,
         "execution_id": execution.pk,
         "node_id": "enroll",
+        "chain": [execution.workflow_id],
     }
 
 
@@ -531,6 +532,44 @@ def test_enroll_workflow_reports_a_start_that_was_refused(workspace, contact, ex
 def test_enroll_workflow_refuses_its_own_workflow(workspace, contact, execution):
     with pytest.raises(StepError, match="itself"):
         run_node("enroll_workflow", {"workflow": execution.workflow_id}, ctx_for(workspace, contact, execution))
+
+
+def test_enroll_workflow_refuses_to_loop_back_to_a_workflow_that_led_here(workspace, contact, monkeypatch):
+    import workflows.services.executions as executions
+
+    first, second = WorkflowFactory(workspace=workspace), WorkflowFactory(workspace=workspace)
+    started = []
+    monkeypatch.setattr(executions, "execution_start", lambda **kwargs: started.append(kwargs))
+    # first enrolls into second...
+    in_first = ExecutionFactory(version__workflow=first, workflow=first, contact=contact)
+    run_node("enroll_workflow", {"workflow": second.pk}, ctx_for(workspace, contact, in_first))
+    # ...whose execution, started with that trigger data, may not enroll back into first.
+    in_second = ExecutionFactory(version__workflow=second, workflow=second, contact=contact)
+    ctx = ctx_for(workspace, contact, in_second, trigger=started[0]["trigger_data"])
+    with pytest.raises(StepError, match="would loop"):
+        run_node("enroll_workflow", {"workflow": first.pk}, ctx)
+    assert len(started) == 1
+
+
+def test_enroll_workflow_stops_at_a_depth(workspace, contact, execution, monkeypatch):
+    import workflows.services.executions as executions
+    from workflows.nodes.actions import MAX_ENROLL_DEPTH
+
+    monkeypatch.setattr(executions, "execution_start", lambda **kwargs: None)
+    target = WorkflowFactory(workspace=workspace)
+    trigger = {"enrolled_by": {"chain": list(range(10_000, 10_000 + MAX_ENROLL_DEPTH))}}
+    with pytest.raises(StepError, match="deep"):
+        run_node("enroll_workflow", {"workflow": target.pk}, ctx_for(workspace, contact, execution, trigger=trigger))
+
+
+def test_enroll_workflow_ignores_a_malformed_chain_in_trigger_data(workspace, contact, execution, monkeypatch):
+    import workflows.services.executions as executions
+
+    monkeypatch.setattr(executions, "execution_start", lambda **kwargs: None)
+    target = WorkflowFactory(workspace=workspace)
+    for trigger in ({"enrolled_by": "x"}, {"enrolled_by": {"chain": "x"}}, {"enrolled_by": {"chain": ["a", None]}}):
+        ctx = ctx_for(workspace, contact, execution, trigger=trigger)
+        assert run_node("enroll_workflow", {"workflow": target.pk}, ctx).output["started"] is False
 
 
 def test_enroll_workflow_refuses_another_workspaces_workflow(workspace, contact, execution):

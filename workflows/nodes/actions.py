@@ -498,6 +498,19 @@ class NotifyTeam(NodeType):
 # --- Other workflows, and the end ------------------------------------------------------------------------------------
 
 
+#: How many workflows deep one may enroll into the next (A → B → C …).
+MAX_ENROLL_DEPTH = 10
+
+
+def _enroll_chain(ctx: StepContext) -> list[int]:
+    """The workflows that led here by enrolling, this one last: A enrolling into B enrolling into A
+    would otherwise start executions without end, each under a new key."""
+    enrolled_by = ctx.trigger.get("enrolled_by") if isinstance(ctx.trigger, dict) else None
+    chain = enrolled_by.get("chain") if isinstance(enrolled_by, dict) else None
+    chain = [pk for pk in chain if isinstance(pk, int)] if isinstance(chain, list) else []
+    return [*chain, ctx.execution.workflow_id] if ctx.execution is not None else chain
+
+
 class EnrollWorkflowConfig(NodeConfig):
     workflow: int = Field(
         ge=1, description="The workflow to start for this contact.", json_schema_extra={"format": "workflow"}
@@ -521,6 +534,11 @@ class EnrollWorkflow(NodeType):
             raise StepError("The workflow to enroll in no longer exists.")
         if ctx.execution is not None and workflow.pk == ctx.execution.workflow_id:
             raise StepError("A workflow can't enroll contacts into itself.")
+        chain = _enroll_chain(ctx)
+        if workflow.pk in chain:
+            raise StepError(f"Enrolling into {workflow.name!r} would loop: it led to this execution.")
+        if len(chain) >= MAX_ENROLL_DEPTH:
+            raise StepError(f"Workflows enroll into each other at most {MAX_ENROLL_DEPTH} deep.")
         return workflow
 
     def run(self, ctx: StepContext, config: EnrollWorkflowConfig) -> Result:
@@ -547,6 +565,7 @@ class EnrollWorkflow(NodeType):
                 "workflow_id": ctx.execution.workflow_id if ctx.execution is not None else None,
                 "execution_id": ctx.execution.pk if ctx.execution is not None else None,
                 "node_id": ctx.node_id,
+                "chain": _enroll_chain(ctx),
             },
             "trigger": ctx.trigger,
         }
