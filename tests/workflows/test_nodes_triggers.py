@@ -55,7 +55,7 @@ def test_a_trigger_step_outputs_the_trigger_data(type_name):
     assert run_node(type_name, config, ctx).output == {"email": "a@example.com"}
 
 
-# --- form_submitted -------------------------------------------------------------------------------------------------
+# --- form_submitted -------------------------------------------------------------------------------------------
 
 
 def test_form_submitted_for_one_form_or_any():
@@ -108,7 +108,7 @@ def test_form_submitted_config_must_name_a_form_of_the_workspace():
     assert "component" in node_type.config_errors(config, workspace=WorkspaceFactory())
 
 
-# --- Contacts ------------------------------------------------------------------------------------------------------
+# --- Contacts -------------------------------------------------------------------------------------------------
 
 
 def test_contact_created_for_any_source_or_one():
@@ -181,7 +181,7 @@ def test_contact_unsubscribed_runs_for_the_contact():
     assert node_type.matches(config, unsubscribed) and node_type.contact_id(unsubscribed) == 8
 
 
-# --- Email engagement -------------------------------------------------------------------------------------------------
+# --- Email engagement -----------------------------------------------------------------------------------------
 
 
 def test_email_opened_for_any_email_or_one_campaign():
