@@ -77,3 +77,49 @@ def test_templates_are_handed_out_as_copies():
     workflow_templates()[0]["definition"]["edges"].clear()
     assert workflow_template("welcome-series")["definition"]["nodes"]
     assert WORKFLOW_TEMPLATES[0]["definition"]["edges"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("slug", SLUGS)
+def test_each_template_dry_runs_to_the_end_and_writes_nothing(slug):
+    from campaigns.models import EmailSend
+    from crm.models import ContactTag
+    from tests.factories import ContactFactory, MembershipFactory, WorkspaceFactory
+    from workflows.services.executions import workflow_dry_run
+
+    workspace = WorkspaceFactory()
+    MembershipFactory(workspace=workspace, role="owner")
+    contact = ContactFactory(workspace=workspace, score=60)
+    definition = workflow_template(slug)["definition"]
+    result = workflow_dry_run(
+        workspace=workspace,
+        definition=definition,
+        trigger_data={"email": contact.email, "form_name": "Quote", "data": {}},
+        contact=contact,
+    )
+    assert result["status"] == "succeeded", result
+    ran = [step["node_id"] for step in result["steps"]]
+    assert ran and all(step["status"] == "succeeded" for step in result["steps"])
+    emails = [step for step in result["steps"] if step["node_type"] == "send_email"]
+    assert all(step["output"]["simulated"] and step["output"]["subject"] for step in emails)
+    assert not EmailSend.objects.exists() and not ContactTag.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_welcome_series_dry_run_follows_up_when_the_welcome_is_not_opened():
+    from tests.factories import ContactFactory, WorkspaceFactory
+    from workflows.services.executions import workflow_dry_run
+
+    workspace = WorkspaceFactory()
+    contact = ContactFactory(workspace=workspace, first_name="Ada")
+    definition = workflow_template("welcome-series")["definition"]
+    ran = workflow_dry_run(workspace=workspace, definition=definition, trigger_data={}, contact=contact)["steps"]
+    assert [step["node_id"] for step in ran] == [
+        "tag_new",
+        "welcome",
+        "opened_welcome",
+        "welcome_again",
+        "pause",
+        "tips",
+    ]
+    assert ran[1]["output"]["subject"] == "Welcome, Ada!"
