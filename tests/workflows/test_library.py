@@ -123,3 +123,15 @@ def test_the_welcome_series_dry_run_follows_up_when_the_welcome_is_not_opened():
         "tips",
     ]
     assert ran[1]["output"]["subject"] == "Welcome, Ada!"
+
+
+@pytest.mark.parametrize("slug", SLUGS)
+def test_each_templates_configs_fit_the_schemas_the_editor_builds_its_forms_from(slug):
+    import jsonschema
+
+    from workflows.catalog import node_type_catalog
+
+    schemas = {row["type"]: row["schema"] for row in node_type_catalog()}
+    clean = definition_clean(workflow_template(slug)["definition"])
+    for spec in [clean["trigger"], *clean["nodes"]]:
+        jsonschema.validate(spec["config"], schemas[spec["type"]], cls=jsonschema.Draft202012Validator)

@@ -97,3 +97,18 @@ def test_a_caller_changing_the_catalog_does_not_change_it_for_the_next():
     node_type_catalog()[0]["schema"]["properties"] = {}
     node_type_catalog().clear()
     assert node_type_catalog()[0]["schema"]["properties"]
+
+
+def test_every_schema_is_valid_json_schema_and_accepts_the_default_config():
+    import jsonschema
+
+    from workflows.nodes import get_node_type
+
+    for row in node_type_catalog():
+        jsonschema.Draft202012Validator.check_schema(row["schema"])
+        node_type = get_node_type(row["type"])
+        try:
+            default = node_type.Config().model_dump(mode="json")
+        except ValueError:
+            continue  # required fields: there is no default config to check
+        jsonschema.validate(default, row["schema"], cls=jsonschema.Draft202012Validator)
