@@ -3,16 +3,23 @@ and firings that start the workflow for a segment's contacts, or once, never twi
 
 import datetime
 import json
+import os
+import signal
+import subprocess
+import sys
 import zoneinfo
 
 import pytest
+from django.conf import settings
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from pydantic import ValidationError as PydanticValidationError
 
 from builder.components.base import errors_from_pydantic
+from tests.conftest import celery_broker, live_database_url
 from tests.factories import ContactFactory, SegmentFactory, WorkflowFactory, WorkflowVersionFactory, WorkspaceFactory
+from tests.workers import wait_for, worker_kill, worker_start
 from workflows import schedule
-from workflows.models import Execution, Workflow, WorkflowStatus
+from workflows.models import Execution, ExecutionStatus, Workflow, WorkflowStatus
 from workflows.nodes import get_node_type
 from workflows.schedule import schedule_fire, schedule_slot, schedule_sync
 from workflows.tasks.schedule import workflow_schedule_fire
@@ -349,3 +356,49 @@ class TestConfig:
         with pytest.raises(ValidationError) as caught:
             definition_clean(_definition(segment=SegmentFactory().pk), workspace=workspace)
         assert "trigger.config.segment" in caught.value.message_dict
+
+
+BROKER = "redis://127.0.0.1:6379/13"
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_real_beat_and_worker_run_a_scheduled_workflow_for_its_segment(tmp_path):
+    """The production processes: beat reads the entry from the database and publishes the firing, a
+    worker starts the executions and runs them. Cron's finest step is a minute, so this takes one."""
+    workspace = WorkspaceFactory(timezone="Asia/Kathmandu")  # UTC+05:45: a zone off the hour
+    segment = SegmentFactory(workspace=workspace, rules={"match": "all", "rules": []})
+    contacts = ContactFactory.create_batch(3, workspace=workspace)
+    workflow = _workflow("* * * * *", segment=segment.pk, workspace=workspace)
+    schedule_sync(workflow=workflow)
+    with celery_broker(BROKER) as app:
+        with app.connection_for_write() as conn:
+            conn.default_channel.client.flushdb()
+        environment = {**os.environ, "DATABASE_URL": live_database_url(), "CELERY_BROKER_URL": BROKER}
+        log = open(tmp_path / "beat.log", "a")  # noqa: SIM115 — closed below
+        beat = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "beat", "--max-interval", "1", "-l", "warning"],
+            cwd=settings.BASE_DIR,
+            env=environment,
+            start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        worker = worker_start(tmp_path, broker=BROKER)
+        executions = Execution.objects.filter(workflow=workflow)
+        try:
+            wait_for(
+                lambda: executions.filter(status=ExecutionStatus.SUCCEEDED).count() == len(contacts),
+                100,
+                "the first firing's executions to finish",
+                interval=0.5,
+            )
+        finally:
+            os.killpg(beat.pid, signal.SIGKILL)
+            beat.wait(10)
+            log.close()
+            worker_kill(worker)
+    assert {execution.contact_id for execution in executions} == {contact.pk for contact in contacts}
+    keys = {execution.trigger_key.rsplit(":", 1)[0] for execution in executions}
+    assert len(keys) in (1, 2), keys  # one slot (two if a second minute came round while waiting)
+    assert all(contact.tags.filter(name="weekly").exists() for contact in contacts)
