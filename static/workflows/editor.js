@@ -4,7 +4,7 @@
 // on its node and field; Test runs it dry with sample data and shows what each node did; Activate
 // freezes it into a new version.
 
-import { OUT, TRIGGER_ID, draw, escapeHtml, fit, humanize, icon, labelPorts, nodeHtml, portsFor } from "./graph.js";
+import { OUT, TRIGGER_ID, draw, escapeHtml, fit, humanize, icon, labelPorts, nodeHtml, portsFor, setChoiceLabels } from "./graph.js";
 import { buildForm, defaults, el, resolve, ruleFieldSuggestions } from "./schema-form.js";
 
 const config = JSON.parse(document.getElementById("workflow-config").textContent);
@@ -287,7 +287,7 @@ function positionAfter(id) {
   const data = dfId !== undefined ? editor.drawflow.drawflow[editor.module].data[dfId] : null;
   if (!data) return { x: 360, y: 120 };
   const siblings = state.def.edges.filter((edge) => edge.source === id).length;
-  return { x: data.pos_x + 290, y: data.pos_y + siblings * 140 };
+  return { x: data.pos_x + 330, y: data.pos_y + siblings * 140 };
 }
 
 function setupCanvas() {
@@ -1010,6 +1010,7 @@ function bindToolbar() {
 }
 
 async function start() {
+  setChoiceLabels(config.choices);
   setupCanvas();
   bindToolbar();
   try {

@@ -6,7 +6,7 @@
 
 export const TRIGGER_ID = "trigger";
 export const OUT = "out";
-const COLUMN = 290;
+const COLUMN = 330;
 const ROW = 150;
 
 export const ICON_PATHS = {
@@ -71,6 +71,27 @@ export function portsFor(nodeType, config) {
   return unique.length ? unique : nodeType.ports || [OUT];
 }
 
+// Names of the workspace's objects a config refers to by id (forms, senders…), when the page has them.
+const choiceLabels = new Map();
+const REFERENCES = ["component", "segment", "sender", "workflow", "campaign"];
+
+export function setChoiceLabels(choices) {
+  for (const key of REFERENCES) {
+    for (const choice of (choices && choices[key]) || []) choiceLabels.set(`${key}:${choice.value}`, choice.label);
+  }
+}
+
+function referenceLabel(config) {
+  for (const key of REFERENCES) {
+    const value = config[key];
+    if (value === undefined || value === null) continue;
+    if (value === "") return key === "component" ? "any form" : "";
+    const label = choiceLabels.get(`${key}:${value}`);
+    return label ? label.split(" · ").pop() : `${key} ${String(value).slice(0, 8)}`;
+  }
+  return "";
+}
+
 /** A short line under a node's title: the config's most telling value. */
 export function summary(node) {
   const config = node.config || {};
@@ -90,8 +111,8 @@ export function summary(node) {
       return list.length ? `${list.length} rule${list.length === 1 ? "" : "s"} · ${rules.any ? "any" : "all"}` : "";
     }
     default: {
-      const value = pick("subject", "tag", "field", "url", "event", "points", "cron", "text", "message", "component", "workflow");
-      if (value === undefined) return "";
+      const value = pick("subject", "tag", "field", "url", "event", "points", "cron", "text", "message");
+      if (value === undefined) return referenceLabel(config);
       return typeof value === "object" ? "" : String(value).slice(0, 60);
     }
   }

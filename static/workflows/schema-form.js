@@ -96,10 +96,16 @@ export function resolve(schema, root) {
 }
 
 /** A config filled with the schema's defaults. */
-export function defaults(schema) {
+export function defaults(schema, root = schema) {
   const config = {};
   for (const [name, property] of Object.entries(schema.properties || {})) {
-    if (property.default !== undefined) config[name] = JSON.parse(JSON.stringify(property.default));
+    if (property.default !== undefined) {
+      config[name] = JSON.parse(JSON.stringify(property.default));
+      continue;
+    }
+    // A nested model without a default of its own (a wait's duration) starts from its fields' defaults.
+    const { schema: resolved, nullable } = resolve(property, root);
+    if (resolved.properties && !nullable) config[name] = defaults(resolved, root);
   }
   return config;
 }
@@ -399,7 +405,7 @@ function objectList(name, schema, items, parent, path, options) {
         "data-testid": `add-${name}`,
         text: `Add ${humanize(name).replace(/s$/, "").toLowerCase()}`,
         onclick: () => {
-          const item = defaults(items);
+          const item = defaults(items, options.root);
           if ("port" in (items.properties || {}) && !item.port) item.port = `${name.replace(/es$|s$/, "")}_${list.length + 1}`;
           list.push(item);
           options.onChange(path, { rebuild: true });
