@@ -195,6 +195,18 @@ def test_send_email_with_a_subject_blank_for_this_contact_fails_the_step(workspa
         )
 
 
+def test_send_email_shortens_a_subject_that_contact_data_makes_too_long(workspace, execution):
+    from campaigns.delivery.sending import SUBJECT_MAX
+
+    contact = ContactFactory(workspace=workspace, custom_fields={"bio": "word " * 400})
+    result = run_node(
+        "send_email", {**WELCOME, "subject": "About you: {{ contact.bio }}"}, ctx_for(workspace, contact, execution)
+    )
+    send = EmailSend.objects.get()
+    assert len(send.subject) <= SUBJECT_MAX and send.subject.endswith("…")
+    assert result.output["subject"] == send.subject
+
+
 def test_send_email_content_is_sanitised_when_saved():
     clean = definition_clean(
         {

@@ -7,6 +7,7 @@ anywhere else. A service's refusal (a ValidationError) becomes the step's error,
 service words it.
 """
 
+import dataclasses
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -106,6 +107,7 @@ def _compiled_email(
 
 def _render_email(ctx: StepContext, config: SendEmailConfig):
     from campaigns.delivery.messages import sending_settings_for
+    from campaigns.delivery.sending import SUBJECT_MAX
     from core.templating import TemplateRenderError
 
     marketing = config.kind == "marketing"
@@ -123,6 +125,9 @@ def _render_email(ctx: StepContext, config: SendEmailConfig):
         raise StepError(f"Template error: {exc}") from None
     if not rendered.subject:
         raise StepError("The subject is empty for this contact.")
+    if len(rendered.subject) > SUBJECT_MAX:
+        # Contact data can make a subject longer than the ledger holds; inboxes cut it sooner anyway.
+        rendered = dataclasses.replace(rendered, subject=rendered.subject[: SUBJECT_MAX - 1].rstrip() + "…")
     return rendered
 
 
