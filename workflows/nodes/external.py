@@ -31,11 +31,13 @@ def hook_secret_ensure(*, workflow_id: int) -> str:
 class WebhookConfig(NodeConfig):
     hmac: bool = Field(
         False,
+        title="Require a signature",
         description="Accept only calls signed per Standard Webhooks with the workflow's secret "
         "(webhook-id, webhook-timestamp and webhook-signature headers).",
     )
     email_field: str = Field(
         "email",
+        title="Email field",
         min_length=1,
         max_length=200,
         pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
@@ -73,13 +75,17 @@ def cron_parse(cron: str) -> crontab:
 class ScheduleConfig(NodeConfig):
     cron: str = Field(
         ...,
+        title="Cron schedule",
         min_length=9,
         max_length=200,
         description="When to run, as cron's 'minute hour day-of-month month day-of-week', in the workspace's "
         "time zone. Day of month and day of week must both match.",
     )
     segment: int | None = Field(
-        None, gt=0, description="Run once for each contact in this segment; without one, run once with no contact."
+        None,
+        gt=0,
+        title="Segment",
+        description="Run once for each contact in this segment; without one, run once with no contact.",
     )
 
     @field_validator("cron")

@@ -60,12 +60,22 @@ def _templates_in(value: Any, path: str, depth: int = 0) -> None:
 
 
 class HttpRequestConfig(NodeConfig):
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = Field("POST", description="HTTP method.")
-    url: str = Field(..., min_length=1, max_length=2000, description="http(s) URL; may use {{ … }} templates.")
-    headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers; values are templates.")
-    body: Any = Field(None, description="JSON sent as the body (not with GET); its strings are templates.")
-    timeout: float = Field(10, gt=0, description="Seconds to wait for the whole answer, redirects included.")
-    sign: bool = Field(True, description="Sign the request per Standard Webhooks with the workflow's secret.")
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = Field("POST", title="Method", description="HTTP method.")
+    url: str = Field(
+        ..., title="URL", min_length=1, max_length=2000, description="http(s) URL; may use {{ … }} templates."
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict, title="Headers", description="Extra request headers; values are templates."
+    )
+    body: Any = Field(
+        None, title="Body (JSON)", description="JSON sent as the body (not with GET); its strings are templates."
+    )
+    timeout: float = Field(
+        10, gt=0, title="Timeout (seconds)", description="Seconds to wait for the whole answer, redirects included."
+    )
+    sign: bool = Field(
+        True, title="Sign the request", description="Sign the request per Standard Webhooks with the workflow's secret."
+    )
 
     @field_validator("headers")
     @classmethod
