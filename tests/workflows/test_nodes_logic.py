@@ -177,6 +177,14 @@ def test_a_zero_weight_variant_is_never_taken():
     assert {run_node("split", config, ctx(contact=Contact(pk=pk))).port for pk in range(1, 200)} == {"b"}
 
 
+def test_a_split_with_no_weight_that_got_past_the_checks_fails_the_step():
+    from workflows.nodes.base import StepError
+
+    config = {"variants": [{"port": "a", "weight": 0}, {"port": "b", "weight": 0}]}
+    with pytest.raises(StepError, match="weight"):
+        run_node("split", config, ctx(contact=Contact(pk=1)))
+
+
 def test_split_without_a_contact_or_execution_still_chooses():
     assert run_node("split", {}, ctx(contact=None, dry_run=True)).port in ("a", "b")
 
@@ -266,6 +274,14 @@ def test_wait_until_a_weekday_across_a_daylight_saving_change():
 def test_a_workspace_with_an_unknown_time_zone_waits_in_utc():
     config = {"mode": "weekday", "weekdays": ["mon"], "hour": 9}
     assert run_node("wait", config, ctx("Mars/Olympus", now=utc(2026, 6, 2))).wait_until == utc(2026, 6, 8, 9)
+
+
+@pytest.mark.parametrize("config", [{"mode": "until"}, {"mode": "weekday"}])
+def test_a_wait_config_that_got_past_the_checks_fails_the_step(config):
+    from workflows.nodes.base import StepError
+
+    with pytest.raises(StepError, match="Choose"):
+        run_node("wait", config, ctx())
 
 
 @pytest.mark.parametrize("reason", ["time", "event"])

@@ -16,7 +16,7 @@ from pydantic import Field, WithJsonSchema
 from workflows.conditions import RULE_SCHEMA, rules_errors
 from workflows.conditions import evaluate as rules_evaluate
 from workflows.nodes import register
-from workflows.nodes.base import OUT, NodeConfig, NodeType, Result, StepContext
+from workflows.nodes.base import OUT, NodeConfig, NodeType, Result, StepContext, StepError
 
 Rules = Annotated[dict, WithJsonSchema(RULE_SCHEMA)]
 PortName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="The branch's port name.")]
@@ -154,6 +154,8 @@ class Split(NodeType):
         who = ctx.contact.pk if ctx.contact is not None else (execution.pk if execution is not None else "none")
         digest = hashlib.sha256(f"{workflow}:{who}:{ctx.node_id}".encode()).hexdigest()
         total = sum(variant.weight for variant in config.variants)
+        if total <= 0:
+            raise StepError("No variant has a weight above 0.")
         point = int(digest[:15], 16) % total
         for variant in config.variants:
             if point < variant.weight:
@@ -219,6 +221,10 @@ class Wait(NodeType):
         zone = workspace_zone(ctx.workspace)
         if config.mode == "duration":
             return config.duration.after(ctx.now, zone)
+        problems = self.config_errors(config)
+        if problems:
+            # Checked when the definition was saved; one that skipped that fails here, cleanly.
+            raise StepError(" ".join(message for messages in problems.values() for message in messages))
         if config.mode == "until":
             until = config.until
             if until.tzinfo is None:
