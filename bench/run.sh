@@ -86,6 +86,9 @@ BENCH_WORKFLOW=${BENCH_WORKFLOW:-1}
 BENCH_WORKFLOW_ONLY=${BENCH_WORKFLOW_ONLY:-0}
 BENCH_WORKFLOW_FORMS=${BENCH_WORKFLOW_FORMS:-4}
 BENCH_WORKFLOW_WORKERS=${BENCH_WORKFLOW_WORKERS:-2}
+# The worker's pool: prefork as the Procfile runs it; "solo" starts BENCH_WORKFLOW_WORKERS single-process
+# workers instead, "threads" one worker with that many threads.
+BENCH_WORKFLOW_POOL=${BENCH_WORKFLOW_POOL:-prefork}
 BENCH_WORKFLOW_FLOOD=${BENCH_WORKFLOW_FLOOD:-20}
 BENCH_WORKFLOW_STEP=${BENCH_WORKFLOW_STEP:-20}
 BENCH_WORKFLOW_STEPS=${BENCH_WORKFLOW_STEPS:-4}
@@ -221,7 +224,7 @@ workflow_bench() {
   echo "bench: workflows: form submissions to a condition → add_tag → send_email workflow, ${BENCH_WORKFLOW_WORKERS} worker processes, a local SMTP server"
   echo
   server_env "$PY" bench/workflow_bench.py "$OUT/workflow" "$doc" --port "$BENCH_PORT" \
-    --web-workers "$BENCH_WORKERS" --workers "$BENCH_WORKFLOW_WORKERS" --forms "$BENCH_WORKFLOW_FORMS" \
+    --web-workers "$BENCH_WORKERS" --workers "$BENCH_WORKFLOW_WORKERS" --pool "$BENCH_WORKFLOW_POOL" --forms "$BENCH_WORKFLOW_FORMS" \
     --connections "$BENCH_CONNECTIONS" --flood-seconds "$BENCH_WORKFLOW_FLOOD" --step-seconds "$BENCH_WORKFLOW_STEP" \
     --max-steps "$BENCH_WORKFLOW_STEPS" --half-seconds "$BENCH_WORKFLOW_HALF" --rates "$BENCH_WORKFLOW_RATES" \
     --command "$command" 2>"$OUT/workflow.log"
