@@ -337,3 +337,18 @@ def test_the_started_execution_runs_the_workflow(client):
     execution.refresh_from_db()
     assert execution.status == ExecutionStatus.SUCCEEDED, execution.error
     assert list(Contact.objects.get(email="run@example.com").tags.values_list("name", flat=True)) == ["hooked"]
+
+
+def test_the_url_works_without_its_trailing_slash_too(client):
+    """Senders often drop it; a redirect would lose the POST."""
+    workflow = _workflow()
+    response = client.post(f"/hooks/{workflow.hook_token}", data="{}", content_type="application/json")
+    assert response.status_code == 202
+    assert Execution.objects.count() == 1
+
+
+def test_a_token_of_another_shape_is_a_404(client):
+    response = client.post("/hooks/" + "a" * 65 + "/", data="{}", content_type="application/json")
+    assert response.status_code == 404
+    assert client.post("/hooks/bad.token/", data="{}", content_type="application/json").status_code == 404
+    assert not Execution.objects.exists()
