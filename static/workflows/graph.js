@@ -241,13 +241,15 @@ export function fit(editor, container) {
   const height = container.clientHeight;
   const spanX = Math.max(...xs) - Math.min(...xs) + 120;
   const spanY = Math.max(...ys) - Math.min(...ys) + 120;
-  const zoom = Math.max(0.45, Math.min(1, width / spanX, height / spanY));
+  // Never so small it can't be read: a long sequence is shown from its start, to be panned.
+  const zoom = Math.max(0.6, Math.min(1, width / spanX, height / spanY));
   const pre = editor.precanvas;
   // Drawflow scales around the precanvas's centre: shift by what that adds, so the fit is exact.
   const cx = pre.clientWidth / 2;
   const cy = pre.clientHeight / 2;
-  const offsetX = (width - (Math.max(...xs) + Math.min(...xs)) * zoom) / 2;
-  const offsetY = (height - (Math.max(...ys) + Math.min(...ys)) * zoom) / 2;
+  // Centred when it fits; otherwise from the start (the trigger's side), so a long sequence reads left to right.
+  const offsetX = spanX * zoom <= width ? (width - (Math.max(...xs) + Math.min(...xs)) * zoom) / 2 : 60 - Math.min(...xs) * zoom;
+  const offsetY = spanY * zoom <= height ? (height - (Math.max(...ys) + Math.min(...ys)) * zoom) / 2 : 60 - Math.min(...ys) * zoom;
   editor.zoom = zoom;
   editor.zoom_last_value = zoom;
   editor.canvas_x = offsetX - cx * (1 - zoom);

@@ -134,7 +134,10 @@ def test_build_check_test_and_activate_a_workflow_on_the_canvas(live_server, bro
     definition = workflow.definition
     assert [(n["id"], n["type"]) for n in definition["nodes"]] == [("add_tag", "add_tag"), ("send_email", "send_email")]
     assert definition["nodes"][0]["config"]["tag"] == "lead"
-    assert {(e["source"], e["target"]) for e in definition["edges"]} == {("trigger", "add_tag"), ("add_tag", "send_email")}
+    assert {(e["source"], e["target"]) for e in definition["edges"]} == {
+        ("trigger", "add_tag"),
+        ("add_tag", "send_email"),
+    }
     assert all(isinstance(n["position"]["x"], int) for n in definition["nodes"])
 
     # Check: valid, no error left on the canvas.
@@ -258,4 +261,60 @@ def test_follow_a_failed_run_on_its_graph_and_read_the_stats(live_server, browse
     expect(stats.locator("[data-figure=failed] [data-value]")).to_have_text("1")
     expect(page.locator("[data-testid=daily-chart]")).to_be_visible()
     screenshot(page, "workflow-stats.png")
+    assert not errors, errors
+
+
+def test_restore_an_older_version_and_a_viewer_only_looks(live_server, browser_page):
+    expect = sync_api.expect
+    workspace = WorkspaceFactory(name="Padaria Lisboa")
+    owner = UserFactory(email="ines@example.com")
+    viewer = UserFactory(email="sam@example.com")
+    MembershipFactory(workspace=workspace, user=owner, role=Role.OWNER)
+    MembershipFactory(workspace=workspace, user=viewer, role=Role.VIEWER)
+
+    def tagging(tag: str) -> dict:
+        return {
+            "trigger": {"type": "manual", "config": {}},
+            "nodes": [{"id": "tag", "type": "add_tag", "config": {"tag": tag}, "position": {"x": 340, "y": 100}}],
+            "edges": [{"source": "trigger", "target": "tag"}],
+        }
+
+    workflow = WorkflowFactory(
+        workspace=workspace, name="Tagger", definition=tagging("vip"), status=WorkflowStatus.ACTIVE
+    )
+    WorkflowVersionFactory(workflow=workflow, number=1, definition=tagging("lead"))
+    workflow.active_version = WorkflowVersionFactory(workflow=workflow, number=2, definition=tagging("vip"))
+    workflow.save()
+    page = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    sign_in(page, live_server, owner, f"/workflows/{workflow.pk}/edit/")
+    expect(page.locator("[data-testid=workflow-editor]")).to_have_attribute("data-state", "ready")
+    expect(node(page, "tag")).to_contain_text("vip")
+    page.locator("[data-testid=versions]").click()
+    rows = page.locator("[data-testid=version-row]")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("v2")
+    expect(rows.first).to_contain_text("Live")
+    rows.nth(1).locator("[data-testid=restore-version]").click()
+    expect(page.locator("[data-testid=toast]")).to_contain_text("Version 1 restored")
+    expect(node(page, "tag")).to_contain_text("lead")
+    workflow.refresh_from_db()
+    assert workflow.definition["nodes"][0]["config"]["tag"] == "lead"
+    # An active workflow restored is re-activated: the old definition runs again as a new version.
+    assert workflow.status == WorkflowStatus.ACTIVE and workflow.active_version.number == 3
+
+    page.context.clear_cookies()
+    sign_in(page, live_server, viewer, f"/workflows/{workflow.pk}/edit/")
+    expect(page.locator("[data-testid=workflow-editor]")).to_have_attribute("data-state", "ready")
+    expect(page.locator("[data-testid=readonly-banner]")).to_be_visible()
+    expect(page.locator("[data-testid=save]")).to_have_count(0)
+    expect(page.locator("[data-testid=palette-item]").first).to_be_disabled()
+    node(page, "tag").click()
+    expect(page.locator("[data-testid=node-config] [data-path=tag]")).to_be_disabled()
+    expect(page.locator("[data-testid=delete-node]")).to_have_count(0)
+    page.locator("[data-testid=versions]").click()
+    expect(page.locator("[data-testid=version-row]")).to_have_count(3)
+    expect(page.locator("[data-testid=restore-version]")).to_have_count(0)
     assert not errors, errors
