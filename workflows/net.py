@@ -16,6 +16,7 @@ database, an admin port). Here:
 - no proxies from the environment, a total deadline over all hops, and a cap on the body read.
 """
 
+import concurrent.futures
 import functools
 import ipaddress
 import re
@@ -135,15 +136,22 @@ def resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(info[4][0] for info in infos))
 
 
-def vetted_addresses(host: str, port: int) -> list[str]:
+#: Threads that resolve names, so that a resolver that hangs can't hold a step past its timeout.
+_RESOLVERS = concurrent.futures.ThreadPoolExecutor(max_workers=8, thread_name_prefix="resolve")
+
+
+def vetted_addresses(host: str, port: int, timeout: float | None = None) -> list[str]:
     """`host`'s addresses if every one is global; UnsafeURL if any is not (one bad answer among good
-    ones is how rebinding attacks hide), FetchError if the name doesn't resolve."""
+    ones is how rebinding attacks hide), FetchError if the name doesn't resolve within `timeout`."""
     if (address := _literal(host)) is not None:
         found = [address]
     else:
         try:
-            found = [ipaddress.ip_address(answer.split("%", 1)[0]) for answer in resolve(host, port)]
-        except (OSError, UnicodeError) as exc:
+            answers = _RESOLVERS.submit(lambda: resolve(host, port)).result(timeout=timeout)
+            found = [ipaddress.ip_address(answer.split("%", 1)[0]) for answer in answers]
+        except concurrent.futures.TimeoutError:
+            raise FetchError(f"The host {host} could not be resolved within {timeout:g} seconds.") from None
+        except (OSError, UnicodeError, ValueError) as exc:
             raise FetchError(f"The host {host} could not be resolved ({exc}).") from None
         if not found:
             raise FetchError(f"The host {host} has no address.")
@@ -163,7 +171,7 @@ class _GuardedBackend(httpcore.SyncBackend):
 
     def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
         error: Exception | None = None
-        for address in vetted_addresses(host, port):
+        for address in vetted_addresses(host, port, timeout):
             try:
                 return tcp_connect(address, port, timeout=timeout, socket_options=socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:

@@ -3,6 +3,8 @@ included, is checked on the address it really goes to. No outside network is use
 through a patched resolver, and the public test address reaches a local server (see http_kit)."""
 
 import ipaddress
+import threading
+import time
 
 import httpcore
 import pytest
@@ -254,3 +256,20 @@ def test_credentials_before_an_at_sign_do_not_change_the_host(public_net):
     public_net.server.routes["/ok"] = Reply(200, "fine")
     _run("http://127.0.0.1:80@api.example.com/ok")
     assert public_net.resolved == ["api.example.com"] and public_net.connected == [(PUBLIC, 80)]
+
+
+def test_a_resolver_that_hangs_is_given_up_on_at_the_timeout(monkeypatch):
+    release = threading.Event()
+
+    def hang(host, port):
+        release.wait(5)
+        return [PUBLIC]
+
+    monkeypatch.setattr(net, "resolve", hang)
+    started = time.monotonic()
+    try:
+        with pytest.raises(net.FetchError, match="could not be resolved within") as caught:
+            net.fetch(method="GET", url="http://slow.example.com/", headers={}, content=None, timeout=0.5)
+    finally:
+        release.set()
+    assert caught.value.transient and time.monotonic() - started < 2
