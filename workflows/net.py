@@ -194,9 +194,18 @@ class _GuardedTransport(httpx.HTTPTransport):
         self._pool = httpcore.ConnectionPool(ssl_context=_ssl_context(), network_backend=_GuardedBackend())
 
 
-def fetch(*, method: str, url: str, headers: dict[str, str], content: bytes | None, timeout: float) -> Fetched:
+def fetch(
+    *,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    content: bytes | None,
+    timeout: float,
+    private_headers: frozenset[str] = frozenset(),
+) -> Fetched:
     """One request, redirects followed, within `timeout` seconds in all. FetchError (UnsafeURL for a
-    refused URL or address) when no answer came; any HTTP status is an answer."""
+    refused URL or address) when no answer came; any HTTP status is an answer. `private_headers`
+    (credentials) are sent to the URL's own origin only, never after a redirect to another one."""
     deadline = time.monotonic() + timeout
     request_url = url_check(url)
     redirects: list[str] = []
@@ -230,6 +239,9 @@ def fetch(*, method: str, url: str, headers: dict[str, str], content: bytes | No
                         redirects=redirects,
                     )
                 request = response.next_request
+                if (request.url.scheme, request.url.netloc) != (response.url.scheme, response.url.netloc):
+                    for name in private_headers:
+                        request.headers.pop(name, None)
             finally:
                 response.close()
             if len(redirects) >= MAX_REDIRECTS:

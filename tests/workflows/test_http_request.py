@@ -401,3 +401,22 @@ def test_a_definition_with_a_bad_http_request_names_the_node_and_field(config_va
     with pytest.raises(ValidationError) as caught:
         definition_clean(definition)
     assert path in caught.value.message_dict, caught.value.message_dict
+
+
+def test_credentials_are_not_forwarded_to_another_origin_on_a_redirect(public_net, ctx):
+    public_net.server.routes["/hook"] = Reply(302, headers={"Location": "http://other.example.com/elsewhere"})
+    public_net.server.routes["/elsewhere"] = Reply(302, headers={"Location": "http://other.example.com/end"})
+    public_net.server.routes["/end"] = Reply(200, "ok")
+    headers = {"Authorization": "Bearer a", "X-Api-Key": "k", "X-Trace": "t"}
+    HTTP.run(ctx, config(method="GET", headers=headers))
+    first, second, third = (seen.headers for seen in public_net.server.seen)
+    assert (first["Authorization"], first["X-Api-Key"], first["X-Trace"]) == ("Bearer a", "k", "t")
+    for later in (second, third):
+        assert "Authorization" not in later and "X-Api-Key" not in later and later["X-Trace"] == "t"
+
+
+def test_credentials_stay_on_a_redirect_within_the_origin(public_net, ctx):
+    public_net.server.routes["/hook"] = Reply(302, headers={"Location": "/next"})
+    public_net.server.routes["/next"] = Reply(200, "ok")
+    HTTP.run(ctx, config(method="GET", headers={"X-Api-Key": "k"}))
+    assert public_net.server.seen[1].headers["X-Api-Key"] == "k"

@@ -189,7 +189,12 @@ class HttpRequest(NodeType):
             }
         try:
             fetched = net.fetch(
-                method=request["method"], url=request["url"], headers=headers, content=content, timeout=config.timeout
+                method=request["method"],
+                url=request["url"],
+                headers=headers,
+                content=content,
+                timeout=config.timeout,
+                private_headers=frozenset(name for name in request["headers"] if _SECRET_HEADER.search(name)),
             )
         except net.FetchError as exc:
             if exc.transient:
