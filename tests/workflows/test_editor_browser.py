@@ -22,7 +22,7 @@ from tests.factories import (
     WorkflowVersionFactory,
     WorkspaceFactory,
 )
-from workflows.models import ExecutionStatus, StepStatus, Workflow, WorkflowStatus, WorkflowVersion
+from workflows.models import Execution, ExecutionStatus, StepStatus, Workflow, WorkflowStatus, WorkflowVersion
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
@@ -239,6 +239,22 @@ def test_follow_a_failed_run_on_its_graph_and_read_the_stats(live_server, browse
     # The socket isn't served here: the page says so and keeps itself current by polling.
     expect(page.locator("[data-testid=live-indicator]")).to_have_attribute("data-live", "off")
     screenshot(page, "workflow-executions.png")
+
+    # While the socket is down the list polls: a run that changes status updates in place, and a new
+    # run is counted in the "show them" bar.
+    page.locator("[data-testid=status-filters] a", has_text="All").click()
+    expect(table.locator("tbody tr")).to_have_count(5)
+    running = ExecutionFactory(version=version, contact=contact, status=ExecutionStatus.WAITING)
+    page.reload()
+    row = table.locator(f"tr[data-execution-id='{running.pk}']")
+    expect(row.locator("[data-testid=execution-status]")).to_have_text("Waiting")
+    Execution.objects.filter(pk=running.pk).update(status=ExecutionStatus.SUCCEEDED, duration_ms=4321)
+    ExecutionFactory(version=version, contact=contact)
+    expect(row.locator("[data-testid=execution-status]")).to_have_text("Succeeded", timeout=20_000)
+    expect(row.locator("[data-cell=duration]")).to_have_text("4,321 ms")
+    expect(page.locator("[data-new-rows]")).to_contain_text("1 new execution")
+
+    page.locator("[data-testid=status-filters] a", has_text="Failed").click()
     table.locator("[data-testid=execution-link]").click()
 
     expect(page.locator("[data-testid=execution-error]")).to_contain_text("No verified sender")
@@ -256,8 +272,8 @@ def test_follow_a_failed_run_on_its_graph_and_read_the_stats(live_server, browse
     page.goto(f"{live_server.url}/workflows/{workflow.pk}/stats/")
     stats = page.locator("[data-testid=stats]")
     expect(stats).to_have_attribute("data-state", "ready")
-    expect(stats.locator("[data-figure=executions] [data-value]")).to_have_text("5")
-    expect(stats.locator("[data-figure=success_rate] [data-value]")).to_have_text("80.0%")
+    expect(stats.locator("[data-figure=executions] [data-value]")).to_have_text("7")
+    expect(stats.locator("[data-figure=success_rate] [data-value]")).to_have_text("85.7%")
     expect(stats.locator("[data-figure=failed] [data-value]")).to_have_text("1")
     expect(page.locator("[data-testid=daily-chart]")).to_be_visible()
     screenshot(page, "workflow-stats.png")
