@@ -295,6 +295,8 @@ def test_a_resumed_wait_leaves_by_its_port(reason):
     [
         ({"mode": "until"}, "until"),
         ({"mode": "until", "until": "next tuesday"}, "until"),
+        ({"mode": "until", "until": "9999-12-31T23:59:00"}, "until"),
+        ({"mode": "until", "until": "0001-01-01T00:00:00+14:00"}, "until"),
         ({"mode": "weekday"}, "weekdays"),
         ({"mode": "weekday", "weekdays": ["funday"]}, "weekdays.0"),
         ({"mode": "weekday", "weekdays": ["mon"], "hour": 24}, "hour"),

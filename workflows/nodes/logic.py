@@ -24,6 +24,8 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 #: The longest any wait or timeout may be.
 MAX_WAIT = datetime.timedelta(days=366)
 UNITS = {"minutes": 60, "hours": 3600, "days": 86400}
+#: The dates a wait may name: far enough from datetime's limits for any time zone's offset.
+UNTIL_MIN, UNTIL_MAX = datetime.datetime(2000, 1, 1), datetime.datetime(2100, 1, 1)
 
 
 def _rules_default() -> dict:
@@ -245,6 +247,8 @@ class Wait(NodeType):
             return {"duration.amount": ["A wait lasts at most a year."]}
         if config.mode == "until" and config.until is None:
             return {"until": ["Choose the date and time to wait until."]}
+        if config.mode == "until" and not UNTIL_MIN <= config.until.replace(tzinfo=None) < UNTIL_MAX:
+            return {"until": [f"A date from {UNTIL_MIN.year} to {UNTIL_MAX.year - 1}."]}
         if config.mode == "weekday" and not config.weekdays:
             return {"weekdays": ["Choose at least one day."]}
         return {}
