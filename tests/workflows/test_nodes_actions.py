@@ -383,7 +383,7 @@ def test_adjust_score_below_zero_at_zero_is_a_no_op_not_a_failure(workspace):
     assert not ScoreChange.objects.exists()
 
 
-@pytest.mark.parametrize("points", [0, 1001, -1001, "ten", 2.5])
+@pytest.mark.parametrize("points", [0, 10_001, -10_001, "ten", 2.5, True])
 def test_adjust_score_refuses_bad_points(points):
     node = {"id": "score", "type": "adjust_score", "config": {"points": points}}
     with pytest.raises(ValidationError) as caught:

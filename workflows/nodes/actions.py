@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from django.core.exceptions import ValidationError
 from pydantic import Field, StringConstraints, field_validator
 
+from crm.services.scoring import POINTS_MAX
 from workflows.nodes import register
 from workflows.nodes.base import NodeConfig, NodeType, Result, StepContext, StepError
 
@@ -337,7 +338,9 @@ class UpdateField(NodeType):
 
 
 class AdjustScoreConfig(NodeConfig):
-    points: int = Field(ge=-1000, le=1000, description="Points to add (negative to take away).")
+    points: int = Field(
+        strict=True, ge=-POINTS_MAX, le=POINTS_MAX, description="Points to add (negative to take away)."
+    )
     reason: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = Field(
         default="", description="Why, for the contact's timeline."
     )
