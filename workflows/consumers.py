@@ -44,16 +44,21 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
         self.flush_task: asyncio.Task | None = None
         self.workspace_id = self.scope["url_route"]["kwargs"]["workspace_id"]
         user = self.scope.get("user")
-        await self.accept()
+        refusal = None
         if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
-        if not await _is_member(user, self.workspace_id):
-            await self.close(code=CLOSE_FORBIDDEN)
+            refusal = CLOSE_UNAUTHENTICATED
+        elif not await _is_member(user, self.workspace_id):
+            refusal = CLOSE_FORBIDDEN
+        if refusal is not None:
+            # Accepted only to be closed with a code the page can read; a refused handshake has none.
+            await self.accept()
+            await self.close(code=refusal)
             return
         self.user = user
         self.group = live.group_name(self.workspace_id)
+        # Joined before accepting: once the client is connected, no change can slip past it.
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
         self.tasks.append(asyncio.create_task(self._check_membership()))
         if live.is_in_memory(self.channel_layer):
             self.tasks.append(asyncio.create_task(self._poll()))
@@ -65,8 +70,8 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def receive_json(self, content, **kwargs):
-        """Clients only listen; whatever they send is ignored."""
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        """Clients only listen: whatever they send, JSON or not, is ignored without being parsed."""
 
     async def execution_changed(self, event):
         steps = self.pending.setdefault(event["execution"], [])

@@ -11,6 +11,7 @@ it is sent to directly, on their loop.
 """
 
 import asyncio
+import atexit
 import os
 import threading
 
@@ -47,35 +48,54 @@ def step_brief(step) -> dict | None:
 
 
 class _Publisher:
-    """One event loop in a daemon thread per process (started on first use, again after a fork)."""
+    """One event loop in a daemon thread per process (started on first use, again after a fork),
+    sending one message at a time so a monitor sees an execution's steps in the order they ran."""
 
     def __init__(self):
         self._lock = threading.Lock()
         self._pid = None
         self._loop = None
+        self._queue = None
         self._backlog = 0
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:
             if self._pid != os.getpid():
-                loop = asyncio.new_event_loop()
-                threading.Thread(target=loop.run_forever, name="workflow-live", daemon=True).start()
-                self._loop, self._pid, self._backlog = loop, os.getpid(), 0
+                loop, queue = asyncio.new_event_loop(), asyncio.Queue()
+                thread = threading.Thread(
+                    target=loop.run_until_complete, args=(self._drain(queue),), name="workflow-live", daemon=True
+                )
+                thread.start()
+                atexit.register(self._stop, loop, queue, thread)
+                self._loop, self._queue, self._pid, self._backlog = loop, queue, os.getpid(), 0
             return self._loop
+
+    @staticmethod
+    def _stop(loop, queue, thread) -> None:
+        """At exit: send what is queued (briefly), then end the loop instead of leaving it pending."""
+        if thread.is_alive():
+            loop.call_soon_threadsafe(queue.put_nowait, None)
+            thread.join(timeout=1)
 
     def submit(self, layer, group: str, message: dict) -> None:
         loop = self._running_loop()
-        if self._backlog >= BACKLOG_MAX:
-            log.warning("workflow_live_backlog_full", group=group)
-            return
-        self._backlog += 1
-        future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
-        future.add_done_callback(self._done)
+        with self._lock:
+            if self._backlog >= BACKLOG_MAX:
+                log.warning("workflow_live_backlog_full", group=group)
+                return
+            self._backlog += 1
+        loop.call_soon_threadsafe(self._queue.put_nowait, (layer, group, message))
 
-    def _done(self, future) -> None:
-        self._backlog -= 1
-        if not future.cancelled() and (exc := future.exception()) is not None:
-            log.warning("workflow_live_send_failed", error=str(exc))
+    async def _drain(self, queue: asyncio.Queue) -> None:
+        while (item := await queue.get()) is not None:
+            layer, group, message = item
+            try:
+                await layer.group_send(group, message)
+            except Exception as exc:  # noqa: BLE001 — the next message may well get through
+                log.warning("workflow_live_send_failed", error=str(exc))
+            finally:
+                with self._lock:
+                    self._backlog -= 1
 
 
 _publisher = _Publisher()
