@@ -92,17 +92,19 @@ class Stage:
 
     def run(self, items, func) -> list:
         out = []
-        with CaptureQueriesContext(connection) as captured:
-            wall, cpu = time.perf_counter(), time.process_time()
-            if PROFILE:
-                self.profile.enable()
-            for item in items:
+        for item in items:
+            # One capture per item, from an empty log: the connection keeps only its last 9,000 statements.
+            connection.queries_log.clear()
+            with CaptureQueriesContext(connection) as captured:
+                wall, cpu = time.perf_counter(), time.process_time()
+                if PROFILE:
+                    self.profile.enable()
                 out.append(func(item))
-            if PROFILE:
-                self.profile.disable()
-            self.wall += time.perf_counter() - wall
-            self.cpu += time.process_time() - cpu
-        self.queries += [query["sql"] for query in captured.captured_queries]
+                if PROFILE:
+                    self.profile.disable()
+                self.wall += time.perf_counter() - wall
+                self.cpu += time.process_time() - cpu
+            self.queries += [query["sql"] for query in captured.captured_queries]
         return out
 
     def summary(self) -> dict:
