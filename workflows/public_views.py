@@ -40,7 +40,7 @@ from core.logging import get_logger
 from crm.models import ContactSource
 from crm.services.contacts import contact_upsert
 from workflows.models import Execution, Workflow
-from workflows.nodes.external import WebhookConfig
+from workflows.nodes.external import WebhookConfig, json_problem
 
 log = get_logger(__name__)
 
@@ -177,6 +177,8 @@ def _parse(body: bytes) -> dict:
         raise Refusal(400, "parse_error", "The body is not valid JSON.") from None
     if not isinstance(payload, dict):
         raise Refusal(400, "parse_error", "The JSON body must be an object.")
+    if problem := json_problem(payload):
+        raise Refusal(400, "parse_error", f"The body holds {problem}, which can't be stored.")
     return payload
 
 

@@ -420,3 +420,43 @@ def test_credentials_stay_on_a_redirect_within_the_origin(public_net, ctx):
     public_net.server.routes["/next"] = Reply(200, "ok")
     HTTP.run(ctx, config(method="GET", headers={"X-Api-Key": "k"}))
     assert public_net.server.seen[1].headers["X-Api-Key"] == "k"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "payload", "text"),
+    [
+        ("text/plain; charset=iso-8859-1", "café".encode("latin-1"), "café"),
+        ("text/plain; charset=utf-8", "café".encode(), "café"),
+        ("text/plain", "café".encode(), "café"),
+        ('text/plain; charset="nonsense-9"', b"caf\xc3\xa9", "café"),
+        ("application/octet-stream", b"\xff\xfe\x00", "\ufffd\ufffd\ufffd"),
+    ],
+)
+def test_a_text_answer_is_decoded_by_its_charset(public_net, ctx, content_type, payload, text):
+    public_net.server.routes["/hook"] = Reply(200, payload, headers={"Content-Type": content_type})
+    assert HTTP.run(ctx, config()).output["body"] == text
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b'{"a": "nul\\u0000"}', b'{"a": "\\ud800"}', b'{"a": NaN}', b'{"a": Infinity}', b'{"nul\\u0000": 1}'],
+)
+def test_a_json_answer_the_database_cannot_store_is_kept_as_text(public_net, ctx, payload):
+    public_net.server.routes["/hook"] = Reply(200, payload, headers={"Content-Type": "application/json"})
+    body = HTTP.run(ctx, config()).output["body"]
+    assert isinstance(body, str) and "\x00" not in body
+    body.encode("utf-8")
+
+
+def test_through_the_engine_an_answer_with_null_characters_is_stored(public_net, fresh_graphs):
+    from workflows.engine import execution_run
+    from workflows.services.executions import execution_start
+
+    public_net.server.routes["/hook"] = Reply(
+        200, b'{"a": "\\u0000"}', headers={"Content-Type": "application/json", "X-Request-Id": "r"}
+    )
+    execution = execution_start(workflow=_http_workflow(f"{URL}/hook"), trigger_data={})
+    execution_run(execution_id=execution.pk)
+    execution.refresh_from_db()
+    assert execution.status == ExecutionStatus.SUCCEEDED, execution.error
+    assert StepRun.objects.get(execution=execution, node_id="call").output["body"] == '{"a": "\\u0000"}'

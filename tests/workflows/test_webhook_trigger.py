@@ -352,3 +352,20 @@ def test_a_token_of_another_shape_is_a_404(client):
     assert response.status_code == 404
     assert client.post("/hooks/bad.token/", data="{}", content_type="application/json").status_code == 404
     assert not Execution.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"a": "nul\\u0000"}', b'{"a": "\\ud800"}', b'{"a": NaN}', b'{"a": [1, -Infinity]}', b'{"k\\u0000": 1}'],
+    ids=["nul", "surrogate", "nan", "infinity", "nul-key"],
+)
+def test_a_body_the_database_cannot_store_is_a_400(client, assert_error, body):
+    workflow = _workflow()
+    assert_error(post(client, workflow, body), 400, "parse_error")
+    assert not Execution.objects.exists()
+
+
+def test_a_deeply_nested_but_valid_body_is_accepted(client):
+    workflow = _workflow()
+    body = "[" * 900 + "]" * 900
+    assert post(client, workflow, '{"deep": ' + body + "}").status_code == 202

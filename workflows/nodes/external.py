@@ -2,6 +2,7 @@
 workflows.public_views) and schedule (a cron beat entry, workflows.schedule)."""
 
 import base64
+import math
 import re
 import secrets
 
@@ -26,6 +27,29 @@ def hook_secret_ensure(*, workflow_id: int) -> str:
     fresh = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     Workflow.objects.filter(pk=workflow_id, hook_secret="").update(hook_secret=fresh)
     return Workflow.objects.filter(pk=workflow_id).values_list("hook_secret", flat=True).get()
+
+
+def json_problem(value) -> str | None:
+    """Why the database would refuse to store this parsed JSON (jsonb takes no NUL character, no
+    unpaired surrogate, no NaN or Infinity), or None when it can be stored."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "a null character (\\u0000)"
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "an unpaired surrogate escape"
+        elif isinstance(item, float) and not math.isfinite(item):
+            return "NaN or Infinity"
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
 
 
 class WebhookConfig(NodeConfig):

@@ -16,7 +16,7 @@ from core.templating import template_compile
 from workflows import net
 from workflows.nodes import register
 from workflows.nodes.base import NodeConfig, NodeType, Result, StepContext, StepError, TransientStepError
-from workflows.nodes.external import hook_secret_ensure
+from workflows.nodes.external import hook_secret_ensure, json_problem
 
 #: RFC 9110 token characters: what a header name may be made of.
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -34,6 +34,7 @@ _RESERVED_HEADERS = frozenset(
 )
 #: Header values shown as "•••" in the step's recorded input: credentials don't belong in the monitor.
 _SECRET_HEADER = re.compile(r"authorization|cookie|token|secret|key|password|signature", re.IGNORECASE)
+_CHARSET = re.compile(r"charset=\"?([\w.:-]+)", re.IGNORECASE)
 #: Response headers kept in the step's output.
 KEPT_HEADERS = ("content-type", "content-length", "location", "retry-after", "etag", "last-modified", "x-request-id")
 #: The largest body kept in the output; a longer one is cut (text) and marked truncated.
@@ -126,15 +127,21 @@ def _masked(headers: dict[str, str]) -> dict[str, str]:
 
 def _body_of(fetched: net.Fetched) -> tuple[Any, bool]:
     """The answer's body as JSON if it is JSON, else as text; cut when long."""
-    text = fetched.content.decode(fetched.headers.encoding or "utf-8", errors="replace")
-    if "json" in fetched.headers.get("content-type", "") and not fetched.truncated:
+    charset = _CHARSET.search(fetched.headers.get("content-type", ""))
+    try:
+        text = fetched.content.decode(charset.group(1) if charset else "utf-8", errors="replace")
+    except LookupError:  # a charset Python doesn't know
+        text = fetched.content.decode("utf-8", errors="replace")
+    if "json" in fetched.headers.get("content-type", "") and not fetched.truncated and len(text) <= STORED_BODY_CHARS:
         try:
             parsed = json.loads(text)
         except (ValueError, RecursionError):
-            parsed = None
+            pass
         else:
-            if len(text) <= STORED_BODY_CHARS:
+            if json_problem(parsed) is None:
                 return parsed, False
+    # The database stores no NUL character; decoding with "replace" made no lone surrogates.
+    text = text.replace("\x00", "\ufffd")
     return text[:STORED_BODY_CHARS], fetched.truncated or len(text) > STORED_BODY_CHARS
 
 
@@ -204,7 +211,9 @@ class HttpRequest(NodeType):
         output = {
             "status": fetched.status,
             "url": fetched.url,
-            "headers": {name: fetched.headers[name] for name in KEPT_HEADERS if name in fetched.headers},
+            "headers": {
+                name: fetched.headers[name].replace("\x00", "") for name in KEPT_HEADERS if name in fetched.headers
+            },
             "body": body,
             "truncated": truncated,
         }
