@@ -2,6 +2,7 @@
 catalog and the template library. Serializers check types; the services check the rest (the
 definition in full, names, ids in the workspace), naming each field."""
 
+from django.urls import reverse
 from rest_framework import serializers
 
 from workflows.models import Execution, StepRun, Workflow, WorkflowVersion
@@ -318,4 +319,4 @@ class ComponentWorkflowSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_edit_url(self, workflow) -> str:
-        return f"/workflows/{workflow.pk}/edit/"
+        return reverse("dashboard:workflows-edit", args=[workflow.pk])

@@ -1929,6 +1929,77 @@ function renderComponentProperties(pane, found) {
     );
   }
   pane.append(el("form", { class: "ed-prop-form", onsubmit: (event) => event.preventDefault() }, form.element));
+  if (description.is_form) pane.append(formWorkflowsSection(node));
+}
+
+// --- A form's workflows ----------------------------------------------------------------------------------
+
+// The property panel is redrawn on every edit; a form's workflows are read when it is selected and kept
+// for a short while, so typing in a field doesn't refetch them.
+const FORM_WORKFLOWS_TTL_MS = 30_000;
+const formWorkflows = new Map();
+
+function loadFormWorkflows(componentId, { fresh = false } = {}) {
+  const cached = formWorkflows.get(componentId);
+  if (cached && !fresh && Date.now() - cached.at < FORM_WORKFLOWS_TTL_MS) return cached.promise;
+  const entry = { at: Date.now(), promise: api("GET", `components/${encodeURIComponent(componentId)}/workflows/`) };
+  entry.promise.catch(() => formWorkflows.delete(componentId));
+  formWorkflows.set(componentId, entry);
+  return entry.promise;
+}
+
+const WORKFLOW_STATUS_BADGE = { active: "badge-success", paused: "badge-warning", draft: "" };
+
+function formWorkflowsSection(node) {
+  const body = el("div", { class: "ed-form-workflows", "aria-live": "polite" }, el("p", { class: "ed-empty-note", text: "Loading workflows…" }));
+  const box = section("Workflows", body);
+  box.dataset.testid = "form-workflows";
+  const show = (workflows) => {
+    body.innerHTML = "";
+    if (workflows.length) {
+      body.append(
+        el(
+          "ul",
+          { class: "ed-workflow-list" },
+          ...workflows.map((workflow) =>
+            el(
+              "li",
+              { "data-testid": "form-workflow", "data-id": workflow.id },
+              el("a", { href: workflow.edit_url, text: workflow.name, title: "Open in the workflow editor" }),
+              el("span", { class: `badge ${WORKFLOW_STATUS_BADGE[workflow.status] || ""}`, text: humanize(workflow.status), "data-testid": "form-workflow-status" }),
+            ),
+          ),
+        ),
+      );
+    } else {
+      body.append(el("p", { class: "ed-empty-note", text: "No workflow runs when this form is submitted yet." }));
+    }
+    if (canWrite) {
+      body.append(el("button", { type: "button", class: "btn btn-secondary btn-sm", html: `${icon("plus")} New workflow for this form`, onclick: () => createFormWorkflow(node), "data-testid": "form-workflow-new" }));
+    }
+  };
+  loadFormWorkflows(node.id).then(show, (error) => {
+    body.innerHTML = "";
+    // A form added a moment ago exists once the page is saved.
+    const text = error.status === 404 ? "Workflows can be connected once the page is saved." : `Couldn't load the workflows: ${firstMessage(error)}`;
+    body.append(el("p", { class: "ed-empty-note", text }));
+  });
+  return box;
+}
+
+async function createFormWorkflow(node) {
+  try {
+    await flush();
+    const name = `${nodeLabel(node)} follow-up`.slice(0, 200);
+    const definition = { trigger: { type: "form_submitted", config: { component: node.id } }, nodes: [], edges: [] };
+    const created = await api("POST", "workflows/", { name, definition });
+    const workflows = await loadFormWorkflows(node.id, { fresh: true });
+    const mine = workflows.find((workflow) => workflow.id === created.id);
+    if (mine) window.location.href = mine.edit_url;
+    else renderProperties();
+  } catch (error) {
+    toast(`Couldn't create the workflow: ${firstMessage(error)}`, "error");
+  }
 }
 
 const PAGE_FIELDS = [
