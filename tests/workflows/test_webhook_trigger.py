@@ -369,3 +369,10 @@ def test_a_deeply_nested_but_valid_body_is_accepted(client):
     workflow = _workflow()
     body = "[" * 900 + "]" * 900
     assert post(client, workflow, '{"deep": ' + body + "}").status_code == 202
+
+
+def test_a_call_costs_one_lookup_and_one_insert(client, django_assert_max_num_queries):
+    workflow = _workflow()
+    post(client, workflow, {"warm": True})
+    with django_assert_max_num_queries(8):  # the lookup and the insert, in savepoints
+        assert post(client, workflow, {"items": list(range(500))}).status_code == 202
