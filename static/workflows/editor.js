@@ -736,6 +736,7 @@ async function save({ quiet = false } = {}) {
     const body = { name, description: state.workflow.description || "", definition: outgoingDefinition() };
     const workflow = await api("PUT", `workflows/${config.workflow}/`, body);
     state.workflow = { ...state.workflow, ...workflow };
+    $("#wf-name").classList.remove("has-error");
     state.dirty = false;
     setStatus("saved", "All changes saved");
     updateStatusBadge();
@@ -746,7 +747,10 @@ async function save({ quiet = false } = {}) {
       showErrors(error.details);
       const count = errorCount();
       setStatus("invalid", `Not saved: ${count || "some"} problem${count === 1 ? "" : "s"} to fix`);
-      toast(state.errors.nodes.size ? "Not saved: the steps marked on the canvas need attention." : `Not saved: ${state.errors.general[0] || error.message}`, "error");
+      const nameError = (state.errors.fields.name || [])[0];
+      $("#wf-name").classList.toggle("has-error", Boolean(nameError));
+      if (nameError) toast(`Not saved: the name — ${nameError}`, "error");
+      else toast(state.errors.nodes.size ? "Not saved: the steps marked on the canvas need attention." : `Not saved: ${state.errors.general[0] || error.message}`, "error");
     } else {
       setStatus("error", "Not saved");
       toast(error.message, "error");

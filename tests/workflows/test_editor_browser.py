@@ -105,6 +105,17 @@ def test_build_check_test_and_activate_a_workflow_on_the_canvas(live_server, bro
     page.locator("[data-testid=node-config] [data-path=tag]").fill("lead")
     expect(node(page, "add_tag")).to_contain_text("lead")
 
+    # Delete in a settings field edits the text, never the selected step.
+    node(page, "add_tag").click()
+    page.locator("[data-testid=node-label]").click()
+    page.keyboard.press("Delete")
+    expect(node(page, "add_tag")).to_have_count(1)
+
+    # Not connected yet: Check says the step can't be reached, on the step.
+    page.locator("[data-testid=validate]").click()
+    expect(node(page, "add_tag")).to_have_class(re.compile("has-error"))
+    expect(page.locator("[data-testid=save-status]")).to_have_attribute("data-status", "invalid")
+
     # Connect the trigger's port to the new step's input.
     connect(page, "trigger", "add_tag")
     expect(page.locator(".connection")).to_have_count(1)
