@@ -367,6 +367,19 @@ def test_executions_list_never_filters_by_another_workspaces_workflow(editor):
     assert {row.workflow_id for row in response.context["executions"]} != {other.pk}
 
 
+def test_executions_list_costs_the_same_queries_however_many_rows(editor, django_assert_max_num_queries):
+    workflow = active_workflow(editor.workspace)
+    run(workflow)
+    with django_assert_max_num_queries(30) as few:
+        editor.web.get(EXECUTIONS)
+    for index in range(24):
+        other = active_workflow(editor.workspace, name=f"Flow {index}")
+        run(other, contact=ContactFactory(workspace=editor.workspace), status=ExecutionStatus.FAILED, error="x")
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = editor.web.get(EXECUTIONS)
+    assert len(response.context["executions"]) == 25
+
+
 def test_executions_list_pages(editor):
     workflow = active_workflow(editor.workspace)
     for _ in range(27):
