@@ -49,8 +49,6 @@ CONTACT_FIELDS = [
 ]
 #: Recent contacts offered as "test as".
 TEST_CONTACTS = 25
-#: Shown on the list's rows and the monitor's rows, not stored.
-MAX_ERROR_CHARS = 160
 STAT_FIGURES = [
     ("executions", "Runs"),
     ("success_rate", "Success rate"),
@@ -119,10 +117,6 @@ def _trigger_label(definition) -> str:
     return node_type.name if node_type else "No trigger"
 
 
-def _templates() -> list[dict]:
-    return [{"slug": t["slug"], "name": t["name"], "description": t["description"]} for t in WORKFLOW_TEMPLATES]
-
-
 @dashboard_view(Perm.READ)
 @require_GET
 def workflow_list(request, access):
@@ -150,7 +144,7 @@ def workflow_list(request, access):
             (value, label, _query_url("dashboard:workflows", q=search, status=value))
             for value, label in _WORKFLOW_FILTERS
         ],
-        "templates": _templates() if access.can(Perm.WRITE_CONTENT) else [],
+        "templates": WORKFLOW_TEMPLATES if access.can(Perm.WRITE_CONTENT) else [],
         "recent_days": selectors.SUMMARY_DAYS,
         "tab": "workflows",
     }
@@ -163,8 +157,8 @@ def workflow_new(request, access):
     """A new workflow, blank or from a template, opened in the editor."""
     name = request.POST.get("name", "").strip()
     template = request.POST.get("template", "").strip()
-    if not name:
-        name = next((t["name"] for t in _templates() if t["slug"] == template), "") or "Untitled workflow"
+    # Unnamed, a template's workflow takes the template's name.
+    name = name or ("" if template else "Untitled workflow")
     try:
         workflow = workflow_create(workspace=access.workspace, name=name, template=template, actor=request.user)
     except ValidationError as exc:
@@ -258,7 +252,7 @@ def _choices(workspace, workflow: Workflow) -> dict:
             *({"value": name, "label": label} for name, label in CONTACT_FIELDS),
             *(
                 {"value": key, "label": f"{label} (custom)"}
-                for key, label in CustomField.objects.for_workspace(workspace).values_list("key", "label")
+                for key, label in CustomField.objects.for_workspace(workspace).values_list("key", "label")[:MAX_CHOICES]
             ),
         ],
         "tag": list(Tag.objects.for_workspace(workspace).order_by("name").values_list("name", flat=True)[:MAX_CHOICES]),
