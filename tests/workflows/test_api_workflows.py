@@ -2,6 +2,8 @@
 and restore, the node type catalog and template library; who may do what; another workspace's
 workflow is a 404; every bad input a 400 naming the field, never a 500, and nothing stored changed."""
 
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -515,3 +517,50 @@ def test_template_library_lists_five_templates_that_each_validate(editor):
             detail(workflow, "validate"), {"definition": template["definition"]}, format="json"
         )
         assert response.status_code == 200, (template["slug"], response.content)
+
+
+def with_text(where: str, text: str) -> dict:
+    definition = simple_definition()
+    if where == "config":
+        definition["nodes"][0]["config"]["tag"] = text
+    elif where == "name":
+        definition["nodes"][0]["name"] = text
+    else:
+        definition["name"] = text
+    return definition
+
+
+@pytest.mark.parametrize(
+    ("where", "field"),
+    [("config", "definition.nodes.tag.config.tag"), ("name", "definition.nodes.tag.name"), ("top", "definition.name")],
+)
+@pytest.mark.parametrize("text", ["a\x00b", "a\ud800b"])
+def test_text_the_database_can_t_store_is_refused_naming_where_it_is(editor, assert_error, where, field, text):
+    """A null character or a lone surrogate would make PostgreSQL refuse the JSON: a 400, not a 500."""
+    workflow = make(editor.workspace)
+    before = workflow.definition
+    # json.dumps escapes a lone surrogate as \ud800, as a browser's JSON.stringify does.
+    body = json.dumps({"name": "W", "definition": with_text(where, text)})
+    response = editor.client.patch(detail(workflow), body, content_type="application/json")
+    assert_error(response, 400, field=field)
+    workflow.refresh_from_db()
+    assert workflow.definition == before
+    assert_error(editor.client.post(URL, body, content_type="application/json"), 400, field=field)
+    assert Workflow.objects.count() == 1
+
+
+def test_an_api_key_with_the_editor_role_manages_workflows(make_api_key):
+    holder = make_api_key(role=Role.EDITOR)
+    response = holder.client.post(URL, {"name": "From a script"}, format="json")
+    assert response.status_code == 201, response.content
+    workflow = Workflow.objects.get(pk=response.json()["id"])
+    assert workflow.workspace == holder.workspace and workflow.created_by is None
+    assert holder.client.post(detail(workflow, "activate"), {}, format="json").status_code == 200
+    assert WorkflowVersion.objects.get(workflow=workflow).created_by is None
+
+
+def test_an_api_key_with_the_viewer_role_only_reads(make_api_key, assert_error):
+    holder = make_api_key(role=Role.VIEWER)
+    workflow = make(holder.workspace)
+    assert holder.client.get(detail(workflow)).status_code == 200
+    assert_error(holder.client.post(detail(workflow, "activate"), {}, format="json"), 403)

@@ -41,6 +41,29 @@ def _text(field: str, value, limit: int, *, required: str = "", multiline: bool 
     return text
 
 
+def _unstorable_text(value, path: str = ""):
+    """Paths of strings (keys included) the database can't store in JSON: a null character, or an
+    unpaired surrogate. Nodes are named by their id, as the definition's other errors are."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield path, "Text can't contain a null character."
+        else:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                yield path, "Text must be valid Unicode (it holds an unpaired surrogate)."
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            key_text = str(key)
+            yield from _unstorable_text(key_text, f"{path}.{key_text}".lstrip("."))
+            yield from _unstorable_text(item, f"{path}.{key_text}".lstrip("."))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            label = item.get("id") if path == "nodes" and isinstance(item, dict) else None
+            label = label if isinstance(label, str) and label.isprintable() and label else str(index)
+            yield from _unstorable_text(item, f"{path}.{label}")
+
+
 def workflow_definition_clean(
     *, workspace, definition, workflow: Workflow | None = None, field: str = "definition"
 ) -> dict:
@@ -51,6 +74,11 @@ def workflow_definition_clean(
 
     if not isinstance(definition, dict):
         raise ValidationError({field: ['Expected an object: {"trigger", "nodes", "edges", "reentry"?}.']})
+    unstorable = {}
+    for path, message in _unstorable_text(definition):
+        unstorable.setdefault(f"{field}.{path}" if path else field, [message])
+    if unstorable:
+        raise ValidationError(unstorable)
     try:
         return definition_clean(definition, workspace=workspace, workflow=workflow)
     except ValidationError as exc:
