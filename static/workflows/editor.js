@@ -99,6 +99,70 @@ function markDirty() {
   if (!canWrite) return;
   state.dirty = true;
   setStatus("pending", "Unsaved changes");
+  record();
+}
+
+// --- Undo and redo: snapshots of the definition, name and description, a change at a time ---------------
+
+const HISTORY_DEPTH = 50;
+const history = { stack: [], cursor: -1, timer: null, applying: false };
+
+function snapshot() {
+  return JSON.stringify({ definition: outgoingDefinition(), name: $("#wf-name").value, description: state.workflow.description || "" });
+}
+
+function commitSnapshot() {
+  clearTimeout(history.timer);
+  history.timer = null;
+  const current = snapshot();
+  if (history.stack[history.cursor] === current) return;
+  history.stack = history.stack.slice(0, history.cursor + 1);
+  history.stack.push(current);
+  if (history.stack.length > HISTORY_DEPTH) history.stack.shift();
+  history.cursor = history.stack.length - 1;
+  updateHistoryButtons();
+}
+
+function record() {
+  if (history.applying || !editor || !state.def) return;
+  clearTimeout(history.timer);
+  // Typing in a field is one change, not one per key.
+  history.timer = setTimeout(commitSnapshot, 350);
+}
+
+function resetHistory() {
+  clearTimeout(history.timer);
+  history.stack = [snapshot()];
+  history.cursor = 0;
+  updateHistoryButtons();
+}
+
+function updateHistoryButtons() {
+  const undo = $("[data-action=undo]");
+  const redo = $("[data-action=redo]");
+  if (undo) undo.disabled = history.cursor <= 0;
+  if (redo) redo.disabled = history.cursor >= history.stack.length - 1;
+}
+
+function travel(step) {
+  if (history.timer) commitSnapshot();
+  const target = history.cursor + step;
+  if (target < 0 || target >= history.stack.length) return;
+  history.cursor = target;
+  const { definition, name, description } = JSON.parse(history.stack[target]);
+  history.applying = true;
+  const triggerPosition = state.def.trigger.position;
+  state.def = normalise(definition);
+  state.def.trigger.position = triggerPosition;
+  $("#wf-name").value = name;
+  state.workflow.description = description;
+  state.test = null;
+  clearErrors();
+  redraw();
+  select(state.selected && nodeSpec(state.selected) ? state.selected : null);
+  markDirty();
+  history.applying = false;
+  updateHistoryButtons();
 }
 
 window.addEventListener("beforeunload", (event) => {
@@ -837,6 +901,7 @@ async function reloadWorkflow({ redrawCanvas = false } = {}) {
     state.dirty = false;
     setStatus("saved", "All changes saved");
     select(null);
+    resetHistory();
   }
   updateStatusBadge();
 }
@@ -999,10 +1064,21 @@ function bindToolbar() {
     $("[data-action=save]").addEventListener("click", () => save());
     $("[data-action=activate]").addEventListener("click", toggleActive);
     $("#wf-name").addEventListener("input", markDirty);
+    $("[data-action=undo]").addEventListener("click", () => travel(-1));
+    $("[data-action=redo]").addEventListener("click", () => travel(1));
     document.addEventListener("keydown", (event) => {
-      if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
+      if (!(event.ctrlKey || event.metaKey)) return;
+      const key = event.key.toLowerCase();
+      if (key === "s") {
         event.preventDefault();
         save();
+        return;
+      }
+      // In a text field, Ctrl+Z undoes typing there, as usual.
+      if (event.target.closest("input, textarea, select, [contenteditable]")) return;
+      if (key === "z" || key === "y") {
+        event.preventDefault();
+        travel(key === "y" || event.shiftKey ? 1 : -1);
       }
     });
   }
@@ -1035,6 +1111,7 @@ async function start() {
   updateStatusBadge();
   renderPanel();
   setStatus("saved", "All changes saved");
+  resetHistory();
   root.dataset.state = "ready";
 }
 

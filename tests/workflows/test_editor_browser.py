@@ -120,6 +120,13 @@ def test_build_check_test_and_activate_a_workflow_on_the_canvas(live_server, bro
     connect(page, "trigger", "add_tag")
     expect(page.locator(".connection")).to_have_count(1)
 
+    # Undo takes the connection back, redo restores it.
+    page.locator("[data-testid=undo]").click()
+    expect(page.locator(".connection")).to_have_count(0)
+    page.locator("[data-testid=redo]").click()
+    expect(page.locator(".connection")).to_have_count(1)
+    node(page, "add_tag").click()
+
     # With "Add tag" selected, clicking "Send email" adds it after it, already connected.
     page.locator("[data-testid=palette-item][data-type=send_email]").click()
     expect(node(page, "send_email")).to_have_count(1)
