@@ -97,6 +97,7 @@ class _Step:
     attempt: int = 1
     #: A waiting StepRun this step completes (a resumed wait) instead of inserting a new one.
     update_step: int | None = None
+    duration_ms: int | None = None
 
 
 class Runner:
@@ -112,6 +113,8 @@ class Runner:
         self.state = state
         #: A waiting StepRun left behind when a goal was reached, marked skipped with the next step.
         self.skip_step: int | None = None
+        #: Logic steps that ran but are recorded with the step after them (see `_advance`).
+        self.deferred: list[_Step] = []
 
     @staticmethod
     def _targets_new(targets: list[str], queue: list[str], steps: dict) -> list[str]:
@@ -205,6 +208,7 @@ class Runner:
         started = time.monotonic()
         # A step that fails or loses its lease leaves the state as it was before it.
         saved = {key: value.copy() if isinstance(value, dict | list) else value for key, value in self.state.items()}
+        deferred = list(self.deferred)
         try:
             with transaction.atomic():
                 if node_type is None:
@@ -216,12 +220,12 @@ class Runner:
                 if not isinstance(result, Result):
                     raise StepError(f"The {step.node_type} step returned no result.")
                 step.output = result.output
-                return self._advance(step, result, node_type.ports(config), started)
+                return self._advance(step, result, node_type, config, started)
         except LeaseLost:
             log.info("workflow_lease_lost", execution_id=self.execution.pk, node=node_id)
             return False
         except Exception as exc:  # a step's error is the step's outcome, whatever raised it
-            self.state = saved
+            self.state, self.deferred = saved, deferred
             if not isinstance(exc, StepError):
                 log.warning("workflow_step_crashed", execution_id=self.execution.pk, node=node_id, exc_info=True)
             step.error = _error_text(exc)
@@ -233,7 +237,7 @@ class Runner:
                 pass
             return False
 
-    def _advance(self, step: _Step, result: Result, ports: list[str], started: float) -> bool:
+    def _advance(self, step: _Step, result: Result, node_type, config, started: float) -> bool:
         state = self.state
         now = timezone.now()
         queue = state["queue"]
@@ -258,7 +262,7 @@ class Runner:
             return False
 
         port = "" if result.exit else result.port or OUT
-        if port and port not in ports:
+        if port and port not in node_type.ports(config):
             raise StepError(f"The {step.node_type} step left by port {port!r}, which it doesn't have.")
         step.port = port
         state["steps"][node_id] = result.output
@@ -273,6 +277,12 @@ class Runner:
         if not state["queue"]:
             self._commit(step, started, finished=True, status=ExecutionStatus.SUCCEEDED, current_node="")
             return False
+        if node_type.kind == "logic" and step.update_step is None and not node_type.side_effect:
+            # A logic step only reads and decides: it is recorded in the transaction of the step after
+            # it, which saves a commit per decision. Cut off by a crash, it is decided again.
+            step.duration_ms = int((time.monotonic() - started) * 1000)
+            self.deferred.append(step)
+            return True
         self._commit(step, started, current_node=state["queue"][0])
         return True
 
@@ -327,22 +337,12 @@ class Runner:
                 started_at=step.started_at,
                 finished_at=step_finished,
             )
+            rows = self._insert_steps([], now)
         else:
-            row = StepRun.objects.create(
-                workspace_id=execution.workspace_id,
-                execution_id=execution.pk,
-                node_id=step.node_id,
-                node_type=step.node_type,
-                status=step.status,
-                port=step.port,
-                input=step.input,
-                output=step.output,
-                error=step.error,
-                attempt=step.attempt,
-                started_at=step.started_at,
-                finished_at=step_finished,
-                duration_ms=int((time.monotonic() - started) * 1000) if step_finished else None,
-            )
+            if step_finished:
+                step.duration_ms = int((time.monotonic() - started) * 1000)
+            rows = self._insert_steps([step], now)
+            row = rows[-1]
         if step.status == StepStatus.WAITING:
             self.state["wait"]["step"] = row.pk
 
@@ -363,7 +363,36 @@ class Runner:
             raise LeaseLost
         for name, value in changes.items():
             setattr(execution, name, value)
+        for earlier in rows:
+            if earlier is not row:
+                _live(execution, earlier)
         _live(execution, row)
+
+    def _insert_steps(self, steps: list[_Step], now) -> list[StepRun]:
+        """INSERT the deferred logic steps and `steps`, in one statement."""
+        pending, self.deferred = self.deferred + steps, []
+        if not pending:
+            return []
+        execution = self.execution
+        rows = [
+            StepRun(
+                workspace_id=execution.workspace_id,
+                execution_id=execution.pk,
+                node_id=step.node_id,
+                node_type=step.node_type,
+                status=step.status,
+                port=step.port,
+                input=step.input,
+                output=step.output,
+                error=step.error,
+                attempt=step.attempt,
+                started_at=step.started_at,
+                finished_at=None if step.status == StepStatus.WAITING else now,
+                duration_ms=step.duration_ms,
+            )
+            for step in pending
+        ]
+        return StepRun.objects.bulk_create(rows)
 
     def _suspend(self, until, wait_event: str, now) -> None:
         with transaction.atomic():
@@ -378,6 +407,7 @@ class Runner:
             )
             if self.skip_step:
                 StepRun.objects.filter(pk=self.skip_step).update(status=StepStatus.SKIPPED, finished_at=now)
+            self._insert_steps([], now)
             Execution.objects.filter(pk=self.execution.pk, lease_token=self.token).update(**changes)
 
     def _finish(self, status: str, now) -> None:
@@ -396,7 +426,10 @@ class Runner:
                 duration_ms=_duration_ms(execution.started_at, now),
                 updated_at=now,
             )
+            rows = self._insert_steps([], now)
             if Execution.objects.filter(pk=execution.pk, lease_token=self.token).update(**changes):
+                for row in rows:
+                    _live(execution, row)
                 for name, value in changes.items():
                     setattr(execution, name, value)
                 _live(execution)

@@ -405,3 +405,35 @@ def test_old_step_data_is_pruned_and_the_rows_stay(settings):
     assert new.output is not None and not new.pruned
     assert engine.step_runs_prune() == 0
     assert StepRun.objects.filter(execution=execution).count() == 2
+
+
+# --- decisions ride with the next step ------------------------------------------------------------------
+
+
+def test_a_decision_is_recorded_with_the_step_after_it_even_when_that_step_fails():
+    spec = chain(node("if", "t_branch", port="true"), node("boom", "t_fail", message="Nope."))
+    spec["edges"][1]["port"] = "true"
+    execution = run(start(make_workflow(spec)))
+    assert execution.status == ExecutionStatus.FAILED and execution.current_node == "boom"
+    assert steps(execution) == [("if", "succeeded", "true"), ("boom", "failed", "")]
+    assert execution.state["steps"] == {"if": {"went": "true"}} and execution.state["queue"] == ["boom"]
+    Fail.healed = True
+    execution = run(execution_retry(execution=execution))
+    assert execution.status == ExecutionStatus.SUCCEEDED
+    assert steps(execution)[-1] == ("boom", "succeeded", "out")
+
+
+def test_a_decision_is_lost_with_the_lease_and_decided_again():
+    spec = chain(node("if", "t_branch", port="true"), node("a", "t_record"))
+    spec["edges"][1]["port"] = "true"
+    execution = start(make_workflow(spec))
+    claimed = engine.execution_claim(execution.pk)
+    runner = engine.Runner(claimed, engine.graph_for(claimed.version_id))
+    assert runner._step("if", None, timezone.now()) is True  # decided, not yet written
+    assert steps(execution) == []
+    Execution.objects.filter(pk=execution.pk).update(lease_token="someone-else")
+    assert runner._step("a", None, timezone.now()) is False
+    assert steps(execution) == []  # its run was rolled back with the decision
+    Execution.objects.filter(pk=execution.pk).update(lease_expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    execution = run(execution)
+    assert steps(execution) == [("if", "succeeded", "true"), ("a", "succeeded", "out")]

@@ -135,7 +135,13 @@ def test_the_hot_path_costs_few_queries_per_step():
     # Starting: the re-entry check is skipped for "always"; the insert in a savepoint (its key is unique).
     assert len(start_queries) <= 3
     # The engine's own statements: the claim, one read of the execution with its workspace and contact,
-    # and per step one StepRun INSERT and one UPDATE of the execution. The rest are the nodes' own.
+    # and per step one StepRun INSERT and one UPDATE of the execution, the condition's recorded with
+    # the step after it. The rest are the nodes' own.
     engine_sql = [statement for statement in sql if '"workflows_' in statement.split(" WHERE ")[0]]
-    assert len(engine_sql) == 2 + 2 * 3, engine_sql
+    assert len(engine_sql) == 2 + 2 * 2, engine_sql
+    assert list(StepRun.objects.filter(execution=execution).order_by("id").values_list("node_id", "port")) == [
+        ("has_phone", "true"),
+        ("tag", "out"),
+        ("welcome", "out"),
+    ]
     assert len(sql) <= 36
