@@ -17,10 +17,14 @@ import asyncio
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.db import DatabaseError
 from django.utils import timezone
 
 from accounts.models import Membership
+from core.logging import get_logger
 from workflows import live
+
+log = get_logger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -83,9 +87,13 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
     async def _flush_later(self):
         await asyncio.sleep(FLUSH_SECONDS)
         changes, self.pending = self.pending, {}
-        messages = await database_sync_to_async(live.execution_messages)(
-            workspace_id=self.workspace_id, changes=changes
-        )
+        try:
+            messages = await database_sync_to_async(live.execution_messages)(
+                workspace_id=self.workspace_id, changes=changes
+            )
+        except DatabaseError as exc:  # these updates are lost; the next ones read the rows afresh
+            log.warning("workflow_monitor_read_failed", error=str(exc))
+            return
         for message in messages:
             await self.send_json(message)
 
@@ -93,9 +101,13 @@ class ExecutionConsumer(AsyncJsonWebsocketConsumer):
         cursor = (timezone.now(), 0)
         while True:
             await asyncio.sleep(POLL_SECONDS)
-            messages, cursor = await database_sync_to_async(live.execution_messages_since)(
-                workspace_id=self.workspace_id, cursor=cursor
-            )
+            try:
+                messages, cursor = await database_sync_to_async(live.execution_messages_since)(
+                    workspace_id=self.workspace_id, cursor=cursor
+                )
+            except DatabaseError as exc:  # the cursor stays: the next poll picks up from there
+                log.warning("workflow_monitor_poll_failed", error=str(exc))
+                continue
             for message in messages:
                 await self.send_json(message)
 

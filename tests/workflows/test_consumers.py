@@ -185,6 +185,39 @@ def test_with_the_in_memory_layer_changes_made_elsewhere_arrive_by_polling(viewe
     assert message["step"] is None
 
 
+def test_a_failed_poll_is_retried_from_the_same_cursor(viewer, monkeypatch, settings):
+    from django.db import OperationalError
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    monkeypatch.setattr(consumers, "POLL_SECONDS", 0.2)
+    execution = ExecutionFactory(version__workflow__workspace=viewer.workspace, status="running")
+    original, failures = live.execution_messages_since, []
+
+    def flaky(**kwargs):
+        if not failures:
+            failures.append(kwargs["cursor"])
+            raise OperationalError("the database went away")
+        return original(**kwargs)
+
+    monkeypatch.setattr(live, "execution_messages_since", flaky)
+    comm = communicator(viewer.workspace_id, ORIGIN, session_cookie(viewer.user))
+
+    def change():
+        Execution.objects.filter(pk=execution.pk).update(
+            status="failed", updated_at=timezone.now() + datetime.timedelta(seconds=1)
+        )
+
+    async def scenario():
+        assert (await comm.connect())[0]
+        await database_sync_to_async(change)()
+        message = await comm.receive_json_from(timeout=3)
+        await comm.disconnect()
+        return message
+
+    assert async_to_sync(scenario)()["execution"]["status"] == "failed"
+    assert len(failures) == 1
+
+
 def test_someone_removed_from_the_workspace_is_closed(viewer, monkeypatch):
     monkeypatch.setattr(consumers, "MEMBERSHIP_SECONDS", 0.1)
     comm = communicator(viewer.workspace_id, ORIGIN, session_cookie(viewer.user))
