@@ -18,6 +18,7 @@ from tests.factories import (
     WorkflowVersionFactory,
     WorkspaceFactory,
 )
+from workflows import live
 from workflows.models import Execution, ExecutionStatus, WorkflowStatus
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -91,6 +92,9 @@ def test_the_monitor_is_live_over_the_websocket(asgi_server, browser_page):
     execution.status = ExecutionStatus.SUCCEEDED
     execution.duration_ms = 1234
     execution.save(update_fields=["status", "duration_ms", "updated_at"])
+    # Announced the way the engine announces a change (over Redis in production; with the in-memory
+    # layer the consumer also finds it in the database).
+    live.execution_changed(execution)
     expect(row.locator("[data-testid=execution-status]")).to_have_text("Succeeded", timeout=10_000)
     expect(row.locator("[data-cell=duration]")).to_have_text("1,234 ms")
     # It came over the socket: the page never fell back to polling.
