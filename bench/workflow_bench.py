@@ -81,6 +81,8 @@ TARGET_HALF_P95_MS = 500
 FLOOR_PER_HOUR = 10_000
 FLOOR_AVERAGE_MS = 2000
 WORKFLOW_NAME = "Workflow bench: welcome"
+DRAIN_MAX_SECONDS = 600
+DRAIN_STALL_SECONDS = 60
 SITE_SLUG = "workflow-bench"
 EMAIL_DOMAIN = "@bench.example.com"
 #: Filled in by hand from the profiles (bench/workflow_profile.py) and the CPU columns; printed under
@@ -473,11 +475,17 @@ class Run:
         # next phase starts from nothing queued.
         drain_start = time.monotonic()
         pending = unfinished(prefix, self.form_ids, self.workflow_ids)
-        deadline = drain_start + max(90.0, pending / 3)
+        # Bounded twice: ten minutes in all, and a minute without any progress.
+        deadline, best, progress_at = drain_start + DRAIN_MAX_SECONDS, (pending, broker_backlog()), drain_start
         while (pending or broker_backlog()) and time.monotonic() < deadline:
             time.sleep(1)
             tick()
             pending = unfinished(prefix, self.form_ids, self.workflow_ids)
+            now_left = (pending, broker_backlog())
+            if now_left[0] < best[0] or now_left[1] < best[1]:
+                best, progress_at = (min(best[0], now_left[0]), min(best[1], now_left[1])), time.monotonic()
+            elif time.monotonic() - progress_at > DRAIN_STALL_SECONDS:
+                break
         drain_seconds = time.monotonic() - drain_start
         left_on_broker = broker_backlog()
         postgres.sample()
@@ -667,7 +675,7 @@ def main() -> None:
     )
     parser.add_argument("--forms", type=int, default=4)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--flood-seconds", type=float, default=20)
+    parser.add_argument("--flood-seconds", type=float, default=10)
     parser.add_argument("--step-seconds", type=float, default=20)
     parser.add_argument("--half-seconds", type=float, default=30)
     parser.add_argument("--max-steps", type=int, default=4)
