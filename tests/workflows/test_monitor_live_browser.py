@@ -100,3 +100,16 @@ def test_the_monitor_is_live_over_the_websocket(asgi_server, browser_page):
     # It came over the socket: the page never fell back to polling.
     expect(indicator).to_have_attribute("data-live", "on")
     assert Execution.objects.get(pk=execution.pk).status == ExecutionStatus.SUCCEEDED
+
+    # An execution's own page follows it too, and stops listening once it has finished.
+    waiting = ExecutionFactory(version=version, contact=execution.contact, status=ExecutionStatus.WAITING)
+    page.goto(f"{asgi_server}/workflows/executions/{waiting.pk}/")
+    expect(page.locator("h1 [data-testid=execution-status]")).to_have_text("Waiting")
+    expect(indicator).to_have_attribute("data-live", "on")
+    waiting.status = ExecutionStatus.FAILED
+    waiting.error = "Template error: 'company' is undefined"
+    waiting.save(update_fields=["status", "error", "updated_at"])
+    live.execution_changed(waiting)
+    expect(page.locator("h1 [data-testid=execution-status]")).to_have_text("Failed", timeout=10_000)
+    expect(page.locator("[data-testid=execution-error]")).to_contain_text("'company' is undefined")
+    expect(indicator).to_have_text("Finished")
