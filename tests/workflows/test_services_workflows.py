@@ -340,3 +340,24 @@ def test_delete_takes_versions_and_executions_with_it(workspace):
     assert list(Workflow.objects.all()) == [keep]
     assert list(Execution.objects.all()) == [kept]
     assert WorkflowVersion.objects.filter(workflow=keep).count() == 1
+
+
+def test_activating_a_webhook_trigger_makes_its_signing_key_once(workspace):
+    definition = tag_definition(trigger={"type": "webhook", "config": {"hmac": True}})
+    workflow = workflow_create(workspace=workspace, name="W", definition=definition)
+    assert workflow.hook_secret == ""
+    workflow_activate(workflow=workflow)
+    workflow.refresh_from_db()
+    assert workflow.hook_secret.startswith("whsec_")
+    key = workflow.hook_secret
+    workflow_pause(workflow=workflow)
+    workflow_activate(workflow=workflow)
+    workflow.refresh_from_db()
+    assert workflow.hook_secret == key
+
+
+def test_a_workflow_that_neither_listens_nor_calls_out_gets_no_signing_key(workspace):
+    workflow = workflow_create(workspace=workspace, name="W", definition=tag_definition())
+    workflow_activate(workflow=workflow)
+    workflow.refresh_from_db()
+    assert workflow.hook_secret == ""

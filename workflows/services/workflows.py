@@ -178,6 +178,14 @@ def _trigger_index(definition: dict) -> tuple[str, str]:
     return trigger["type"], node_type.ref(node_type.Config.model_validate(trigger.get("config") or {}))
 
 
+def _signs(definition: dict) -> bool:
+    """Whether the workflow uses its signing key: a webhook trigger checks calls with it, an
+    http_request step signs with it."""
+    return definition["trigger"]["type"] == "webhook" or any(
+        node["type"] == "http_request" for node in definition["nodes"]
+    )
+
+
 def _schedule_sync(workflow: Workflow) -> None:
     from workflows.schedule import schedule_sync
 
@@ -201,6 +209,11 @@ def workflow_activate(*, workflow: Workflow, actor=None) -> WorkflowVersion:
             definition=definition,
             created_by=_user(actor),
         )
+    if _signs(definition) and not workflow.hook_secret:
+        from workflows.nodes.external import hook_secret_ensure
+
+        # Callers of a webhook need the key before the first call, not after it.
+        workflow.hook_secret = hook_secret_ensure(workflow_id=workflow.pk)
     workflow.definition = definition
     workflow.active_version = latest
     workflow.status = WorkflowStatus.ACTIVE
