@@ -1,8 +1,10 @@
 """Outbox event handlers: events start workflows (triggers) and wake waiting executions.
 
-Each event type has at most three handlers here, whatever the number of workflows: one that starts
-the workflows its triggers match, one that wakes the executions waiting for it (opens, clicks), and
-one that makes executions waiting with goals re-check them when a contact changes.
+Each event type has one handler here, `handle`, whatever the number of workflows (the outbox keeps a
+delivery row per handler and event, so one handler costs one): it starts the workflows whose
+triggers match, wakes the executions waiting for the event (opens, clicks), and makes executions
+waiting with goals re-check them when a contact changes. All three are idempotent, so the outbox
+retrying the handler after one of them failed repeats nothing.
 """
 
 import datetime
@@ -112,13 +114,19 @@ def recheck_goals(event) -> None:
         )
 
 
+def handle(event) -> None:
+    if any(event.type in trigger.events for trigger in trigger_types().values()):
+        start_workflows(event)
+    if event.type in WAIT_EVENTS:
+        wake_waiting(event)
+    if event.type in GOAL_EVENTS:
+        recheck_goals(event)
+
+
 def _register() -> None:
-    for event_type in sorted({event for trigger in trigger_types().values() for event in trigger.events}):
-        on(event_type)(start_workflows)
-    for event_type in WAIT_EVENTS:
-        on(event_type)(wake_waiting)
-    for event_type in GOAL_EVENTS:
-        on(event_type)(recheck_goals)
+    starts = {event for trigger in trigger_types().values() for event in trigger.events}
+    for event_type in sorted(starts | set(WAIT_EVENTS) | set(GOAL_EVENTS)):
+        on(event_type)(handle)
 
 
 _register()

@@ -92,14 +92,13 @@ def test_once_per_contact_holds_across_events(fired):
     assert Execution.objects.filter(workflow=workflow).count() == 1
 
 
-def test_every_trigger_types_events_have_the_start_handler():
-    for trigger in ("form_submitted", "contact_created", "tag_added", "tag_removed", "email_opened"):
-        for event_type in get_node_type(trigger).events:
-            assert "workflows.handlers.start_workflows" in handlers_for(event_type), event_type
-    for event_type in handlers.WAIT_EVENTS:
-        assert "workflows.handlers.wake_waiting" in handlers_for(event_type)
-    for event_type in handlers.GOAL_EVENTS:
-        assert "workflows.handlers.recheck_goals" in handlers_for(event_type)
+def test_each_event_a_workflow_listens_to_has_one_workflows_handler():
+    types = set(handlers.WAIT_EVENTS) | set(handlers.GOAL_EVENTS)
+    for trigger in ("form_submitted", "contact_created", "tag_added", "tag_removed", "email_opened", "email_clicked"):
+        types |= set(get_node_type(trigger).events)
+    for event_type in types:
+        ours = [name for name in handlers_for(event_type) if name.startswith("workflows.")]
+        assert ours == ["workflows.handlers.handle"], (event_type, ours)
 
 
 def test_a_tag_added_workflow_runs_when_its_tag_is_added(celery_eager, django_capture_on_commit_callbacks):

@@ -6,7 +6,7 @@ from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from crm.models import Contact
@@ -41,6 +41,36 @@ def _live(execution: Execution) -> None:
     transaction.on_commit(lambda: live.execution_changed(execution))
 
 
+def _insert_unless_keyed(execution: Execution) -> bool:
+    """INSERT the execution unless one with its workflow and trigger_key exists: one statement
+    (ON CONFLICT DO NOTHING) where the database has it, rather than a savepoint around an insert."""
+    if connection.vendor not in ("postgresql", "sqlite"):
+        try:
+            with transaction.atomic():
+                execution.save(force_insert=True)
+        except IntegrityError:
+            if Execution.objects.filter(workflow_id=execution.workflow_id, trigger_key=execution.trigger_key).exists():
+                return False
+            raise
+        return True
+    fields = [field for field in Execution._meta.concrete_fields if not field.primary_key]
+    values = [field.get_db_prep_save(field.pre_save(execution, True), connection) for field in fields]
+    quote = connection.ops.quote_name
+    # Only the model's own table and column names are interpolated; every value is a parameter.
+    sql = (
+        f"INSERT INTO {quote(Execution._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) ON CONFLICT DO NOTHING RETURNING {quote('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    execution.pk = row[0]
+    execution._state.adding = False
+    return True
+
+
 def _version_for(workflow: Workflow, version: WorkflowVersion | None) -> WorkflowVersion | int | None:
     if version is not None:
         return version
@@ -49,7 +79,9 @@ def _version_for(workflow: Workflow, version: WorkflowVersion | None) -> Workflo
     return workflow.active_version_id
 
 
-@transaction.atomic
+# No savepoint of its own: it runs on the hot path inside its caller's transaction (an outbox
+# handler's, a step's), and its one write is a single statement.
+@transaction.atomic(savepoint=False)
 def execution_start(
     *,
     workflow: Workflow,
@@ -67,8 +99,12 @@ def execution_start(
     version_id = pinned if isinstance(pinned, int) else pinned.pk
     graph = engine.graph_for(version_id, None if isinstance(pinned, int) else pinned.definition)
     now = timezone.now()
-    if contact is not None and not _reentry_allows(workflow=workflow, graph=graph, contact_ids=[contact.pk], now=now):
-        return None
+    if contact is not None and graph.reentry.get("policy", "always") != "always":
+        # Two events for the same person at once would both find no earlier run: the second waits
+        # for the first to commit and then finds it.
+        Contact.objects.select_for_update().filter(pk=contact.pk).values_list("pk", flat=True).first()
+        if not _reentry_allows(workflow=workflow, graph=graph, contact_ids=[contact.pk], now=now):
+            return None
     execution = Execution(
         workspace_id=workflow.workspace_id,
         workflow=workflow,
@@ -81,13 +117,8 @@ def execution_start(
         created_at=now,
     )
     if trigger_key:
-        try:
-            with transaction.atomic():  # a savepoint: the same event delivered twice loses the insert
-                execution.save(force_insert=True)
-        except IntegrityError:
-            if Execution.objects.filter(workflow=workflow, trigger_key=execution.trigger_key).exists():
-                return None
-            raise
+        if not _insert_unless_keyed(execution):
+            return None  # the same trigger (an event delivered twice) already started it
     else:
         execution.save(force_insert=True)
     transaction.on_commit(partial(engine.enqueue_run, execution.pk))
