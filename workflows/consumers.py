@@ -35,8 +35,14 @@ MEMBERSHIP_SECONDS = 30.0
 PENDING_STEPS_MAX = 50
 
 
+#: Ids are 64-bit; a longer number in the URL names no workspace (and would overflow SQLite).
+ID_MAX = 2**63 - 1
+
+
 @database_sync_to_async
 def _is_member(user, workspace_id: int) -> bool:
+    if not 1 <= workspace_id <= ID_MAX:
+        return False
     return Membership.objects.filter(user_id=user.pk, workspace_id=workspace_id).exists()
 
 

@@ -77,9 +77,10 @@ def test_a_signed_in_non_member_is_closed_with_4403():
     assert close_code(comm) == consumers.CLOSE_FORBIDDEN
 
 
-def test_a_workspace_that_does_not_exist_is_closed_with_4403():
+@pytest.mark.parametrize("workspace_id", [99999999, 0, 99999999999999999999999])
+def test_a_workspace_that_does_not_exist_is_closed_with_4403(workspace_id):
     user = UserFactory()
-    assert close_code(communicator(99999999, ORIGIN, session_cookie(user))) == consumers.CLOSE_FORBIDDEN
+    assert close_code(communicator(workspace_id, ORIGIN, session_cookie(user))) == consumers.CLOSE_FORBIDDEN
 
 
 def test_a_foreign_origin_is_refused_at_the_handshake(viewer):
