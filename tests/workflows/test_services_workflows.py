@@ -361,3 +361,36 @@ def test_a_workflow_that_neither_listens_nor_calls_out_gets_no_signing_key(works
     workflow_activate(workflow=workflow)
     workflow.refresh_from_db()
     assert workflow.hook_secret == ""
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_two_activations_at_once_write_one_version():
+    """Each activation locks the workflow's row: the second sees the first's version and keeps it."""
+    import threading
+
+    from django.db import connection
+
+    workspace = WorkspaceFactory()
+    workflow = workflow_create(workspace=workspace, name="W", definition=tag_definition("one"))
+    workflow_activate(workflow=workflow)
+    workflow_update(workflow=workflow, definition=tag_definition("two"))
+    barrier, versions, errors = threading.Barrier(4), [], []
+
+    def activate():
+        try:
+            barrier.wait()
+            versions.append(workflow_activate(workflow=Workflow.objects.get(pk=workflow.pk)).number)
+        except Exception as exc:  # noqa: BLE001 — reported below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=activate) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+    assert versions == [2, 2, 2, 2]
+    assert list(WorkflowVersion.objects.filter(workflow=workflow).values_list("number", flat=True)) == [2, 1]
