@@ -564,3 +564,15 @@ def test_an_api_key_with_the_viewer_role_only_reads(make_api_key, assert_error):
     workflow = make(holder.workspace)
     assert holder.client.get(detail(workflow)).status_code == 200
     assert_error(holder.client.post(detail(workflow, "activate"), {}, format="json"), 403)
+
+
+def test_a_deeply_nested_definition_is_a_400_not_a_crash(editor, assert_error):
+    workflow = make(editor.workspace)
+    deep: list = []
+    for _ in range(900):
+        deep = [deep]
+    definition = simple_definition()
+    definition["nodes"][0]["config"]["tag"] = deep
+    body = json.dumps({"definition": definition})
+    response = editor.client.patch(detail(workflow), body, content_type="application/json")
+    assert 400 <= response.status_code < 500, response.content[:300]

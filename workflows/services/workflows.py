@@ -41,27 +41,30 @@ def _text(field: str, value, limit: int, *, required: str = "", multiline: bool 
     return text
 
 
-def _unstorable_text(value, path: str = ""):
+def _unstorable_text(definition):
     """Paths of strings (keys included) the database can't store in JSON: a null character, or an
-    unpaired surrogate. Nodes are named by their id, as the definition's other errors are."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            yield path, "Text can't contain a null character."
-        else:
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                yield path, "Text must be valid Unicode (it holds an unpaired surrogate)."
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            key_text = str(key)
-            yield from _unstorable_text(key_text, f"{path}.{key_text}".lstrip("."))
-            yield from _unstorable_text(item, f"{path}.{key_text}".lstrip("."))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            label = item.get("id") if path == "nodes" and isinstance(item, dict) else None
-            label = label if isinstance(label, str) and label.isprintable() and label else str(index)
-            yield from _unstorable_text(item, f"{path}.{label}")
+    unpaired surrogate. Nodes are named by their id, as the definition's other errors are. Walked
+    with a stack of its own: a deeply nested value is the input's problem, not a recursion error."""
+    stack = [("", definition)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                yield path, "Text can't contain a null character."
+            else:
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    yield path, "Text must be valid Unicode (it holds an unpaired surrogate)."
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}".lstrip(".")
+                stack.extend([(child, item), (child, str(key))])
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                label = item.get("id") if path == "nodes" and isinstance(item, dict) else None
+                label = label if isinstance(label, str) and label.isprintable() and label else str(index)
+                stack.append((f"{path}.{label}", item))
 
 
 def workflow_definition_clean(
