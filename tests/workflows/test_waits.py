@@ -209,3 +209,61 @@ def test_a_goal_that_already_holds_skips_ahead_before_the_first_step():
     assert execution.status == ExecutionStatus.SUCCEEDED
     rows = list(StepRun.objects.filter(execution=execution).order_by("id").values_list("node_id", flat=True))
     assert rows == ["won", "thanks"]
+
+
+def test_a_contact_change_leaves_waits_without_goals_alone(celery_eager, django_capture_on_commit_callbacks):
+    contact = ContactFactory()
+    execution = start(make_workflow(chain(node("w", "t_wait", seconds=3600)), workspace=contact.workspace), contact)
+    resume_at = execution.resume_at
+    with django_capture_on_commit_callbacks(execute=True):
+        contact_tags_add(contact=contact, tags=tags_resolve(workspace=contact.workspace, names=["customer"]))
+    execution.refresh_from_db()
+    assert execution.resume_at == resume_at and execution.status == ExecutionStatus.WAITING
+
+
+def test_a_retry_woken_early_by_a_goal_recheck_keeps_its_backoff(celery_eager, django_capture_on_commit_callbacks):
+    contact = ContactFactory()
+    spec = definition(
+        [
+            node("call", "t_flaky", failures=1),
+            node("won", "goal", rules={"all": [{"field": "contact.tags", "op": "has_tag", "value": "customer"}]}),
+        ],
+        [("trigger", "call"), ("call", "won")],
+    )
+    with freeze_time(at(2026, 5, 4, 12, 0)):
+        execution = start(make_workflow(spec, workspace=contact.workspace), contact)
+    assert execution.status == ExecutionStatus.WAITING and execution.resume_at == at(2026, 5, 4, 12, 0, 30)
+    with freeze_time(at(2026, 5, 4, 12, 0, 10)):
+        with django_capture_on_commit_callbacks(execute=True):
+            contact_tags_add(contact=contact, tags=tags_resolve(workspace=contact.workspace, names=["prospect"]))
+        assert sweep_and_run() == [execution.pk]
+    execution.refresh_from_db()
+    assert execution.status == ExecutionStatus.WAITING and execution.resume_at == at(2026, 5, 4, 12, 0, 30)
+    with freeze_time(at(2026, 5, 4, 12, 0, 30)):
+        assert sweep_and_run() == [execution.pk]
+    execution.refresh_from_db()
+    assert execution.status == ExecutionStatus.SUCCEEDED
+    assert list(
+        StepRun.objects.filter(execution=execution).order_by("id").values_list("node_id", "attempt", "status")
+    ) == [
+        ("call", 1, "failed"),
+        ("call", 2, "succeeded"),
+        ("won", 1, "succeeded"),
+    ]
+
+
+def test_an_event_for_a_wait_the_sweeper_just_handed_out_still_reaches_it(
+    celery_eager, django_capture_on_commit_callbacks
+):
+    contact = ContactFactory()
+    spec = definition(
+        [node("opened", "wait_for_event", event="email_opened", timeout={"amount": 1, "unit": "days"})],
+        [("trigger", "opened")],
+    )
+    execution = start(make_workflow(spec, workspace=contact.workspace), contact)
+    Execution.objects.filter(pk=execution.pk).update(status=ExecutionStatus.PENDING)  # handed out, not yet run
+    with django_capture_on_commit_callbacks(execute=True):
+        emit(workspace=contact.workspace, type="email.opened", payload={"contact_id": contact.pk, "send_id": 3})
+    execution.refresh_from_db()
+    assert execution.status == ExecutionStatus.SUCCEEDED
+    assert StepRun.objects.get(execution=execution).port == "event"
