@@ -437,3 +437,31 @@ def test_a_decision_is_lost_with_the_lease_and_decided_again():
     Execution.objects.filter(pk=execution.pk).update(lease_expires_at=timezone.now() - datetime.timedelta(seconds=1))
     execution = run(execution)
     assert steps(execution) == [("if", "succeeded", "true"), ("a", "succeeded", "out")]
+
+
+def test_start_many_ignores_contacts_of_other_workspaces_and_works_in_chunks(monkeypatch):
+    from workflows.services import executions as services
+
+    monkeypatch.setattr(services, "START_MANY_CHUNK", 2)
+    workspace = WorkspaceFactory()
+    ours = [ContactFactory(workspace=workspace).pk for _ in range(5)]
+    theirs = ContactFactory().pk
+    workflow = make_workflow(chain(node("a", "t_record")), workspace=workspace)
+    ids = [*ours, theirs, ours[0], 987654321]
+    assert executions_start_many(workflow=workflow, contact_ids=ids, trigger_data={}, trigger_key_prefix="s") == 5
+    assert set(Execution.objects.filter(workflow=workflow).values_list("contact_id", flat=True)) == set(ours)
+
+
+def test_a_long_trigger_key_is_stored_whole_in_digest_and_stays_apart_from_a_similar_one():
+    workflow = make_workflow(chain(node("a", "t_record")))
+    long_a, long_b = "hook:" + "x" * 300 + "a", "hook:" + "x" * 300 + "b"
+    first = execution_start(workflow=workflow, trigger_data={}, trigger_key=long_a)
+    assert first is not None and len(first.trigger_key) == 200
+    assert execution_start(workflow=workflow, trigger_data={}, trigger_key=long_a) is None
+    assert execution_start(workflow=workflow, trigger_data={}, trigger_key=long_b) is not None
+
+
+@pytest.mark.parametrize("bad", [None, [], "text", 5])
+def test_trigger_data_that_is_not_an_object_is_stored_as_an_empty_one(bad):
+    execution = execution_start(workflow=make_workflow(chain(node("a", "t_record"))), trigger_data=bad)
+    assert Execution.objects.get(pk=execution.pk).trigger_data == {}

@@ -1,6 +1,7 @@
 """Starting, retrying, re-running and cancelling executions, and dry runs of a definition."""
 
 import datetime
+import hashlib
 import time
 from functools import partial
 
@@ -15,6 +16,8 @@ from workflows.definition import Graph
 from workflows.models import Execution, ExecutionStatus, StepRun, StepStatus, Workflow, WorkflowStatus, WorkflowVersion
 from workflows.nodes.base import OUT, TRIGGER_ID, Result, StepContext, StepError
 
+#: Execution.trigger_key's length.
+KEY_MAX = 200
 #: Statuses an execution can be cancelled from.
 CANCELLABLE = frozenset({ExecutionStatus.PENDING, ExecutionStatus.RUNNING, ExecutionStatus.WAITING})
 
@@ -39,6 +42,15 @@ def _live(execution: Execution) -> None:
     from workflows import live
 
     transaction.on_commit(lambda: live.execution_changed(execution))
+
+
+def _key(trigger_key: str) -> str:
+    """The key as stored: one too long for the column keeps its start and a digest of the whole, so
+    two long keys stay apart."""
+    trigger_key = str(trigger_key or "")
+    if len(trigger_key) <= KEY_MAX:
+        return trigger_key
+    return f"{trigger_key[: KEY_MAX - 65]}#{hashlib.sha256(trigger_key.encode()).hexdigest()}"
 
 
 def _insert_unless_keyed(execution: Execution) -> bool:
@@ -110,7 +122,7 @@ def execution_start(
         workflow=workflow,
         version_id=version_id,
         contact=contact,
-        trigger_key=trigger_key[:200],
+        trigger_key=_key(trigger_key),
         trigger_data=trigger_data if isinstance(trigger_data, dict) else {},
         status=ExecutionStatus.PENDING,
         lease_expires_at=_grace(now),
@@ -126,47 +138,57 @@ def execution_start(
     return execution
 
 
+#: Contacts handled per statement by executions_start_many.
+START_MANY_CHUNK = 1000
+
+
 @transaction.atomic
 def executions_start_many(
     *, workflow: Workflow, contact_ids: list[int], trigger_data: dict, trigger_key_prefix: str
 ) -> int:
-    """Start the workflow for many contacts at once (a schedule over a segment): one insert, each
-    keyed prefix + ":" + contact id so a repeated firing starts nobody twice. Returns how many started."""
+    """Start the workflow for many contacts at once (a schedule over a segment), a thousand per
+    insert, each keyed prefix + ":" + contact id so a repeated firing starts nobody twice. Contacts of
+    other workspaces are ignored. Returns how many started."""
     pinned = _version_for(workflow, None)
     if pinned is None or not contact_ids:
         return 0
     graph = engine.graph_for(pinned)
     now = timezone.now()
-    allowed = _reentry_allows(workflow=workflow, graph=graph, contact_ids=list(dict.fromkeys(contact_ids)), now=now)
-    keys = {f"{trigger_key_prefix}:{contact_id}": contact_id for contact_id in allowed}
-    taken = set(
-        Execution.objects.filter(workflow=workflow, trigger_key__in=list(keys)).values_list("trigger_key", flat=True)
-    )
-    rows = [
-        Execution(
-            workspace_id=workflow.workspace_id,
-            workflow=workflow,
-            version_id=pinned,
-            contact_id=contact_id,
-            trigger_key=key,
-            trigger_data=trigger_data,
-            status=ExecutionStatus.PENDING,
-            lease_expires_at=_grace(now),
-            created_at=now,
-        )
-        for key, contact_id in keys.items()
-        if key not in taken
-    ]
-    if not rows:
-        return 0
-    Execution.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-    ids = list(
-        Execution.objects.filter(
-            workflow=workflow, trigger_key__in=[row.trigger_key for row in rows], status=ExecutionStatus.PENDING
+    unique = list(dict.fromkeys(contact_ids))
+    started: list[int] = []
+    for offset in range(0, len(unique), START_MANY_CHUNK):
+        wanted = unique[offset : offset + START_MANY_CHUNK]
+        contacts = Contact.objects.filter(workspace_id=workflow.workspace_id, pk__in=wanted)
+        chunk = list(contacts.order_by("pk").values_list("pk", flat=True))
+        allowed = _reentry_allows(workflow=workflow, graph=graph, contact_ids=chunk, now=now)
+        keys = {_key(f"{trigger_key_prefix}:{contact_id}"): contact_id for contact_id in chunk if contact_id in allowed}
+        previous = Execution.objects.filter(workflow=workflow, trigger_key__in=list(keys))
+        taken = set(previous.values_list("trigger_key", flat=True))
+        rows = [
+            Execution(
+                workspace_id=workflow.workspace_id,
+                workflow=workflow,
+                version_id=pinned,
+                contact_id=contact_id,
+                trigger_key=key,
+                trigger_data=trigger_data,
+                status=ExecutionStatus.PENDING,
+                lease_expires_at=_grace(now),
+                created_at=now,
+            )
+            for key, contact_id in keys.items()
+            if key not in taken
+        ]
+        if not rows:
+            continue
+        # Rows a concurrent firing inserted first are skipped (and theirs to run).
+        Execution.objects.bulk_create(rows, ignore_conflicts=True)
+        started += Execution.objects.filter(
+            workflow=workflow, trigger_key__in=[row.trigger_key for row in rows], created_at=now
         ).values_list("pk", flat=True)
-    )
-    transaction.on_commit(lambda: [engine.enqueue_run(pk) for pk in ids])
-    return len(ids)
+    if started:
+        transaction.on_commit(lambda: [engine.enqueue_run(pk) for pk in started])
+    return len(started)
 
 
 def _locked(execution: Execution) -> Execution:
