@@ -21,6 +21,7 @@ import datetime
 import time
 import uuid
 from dataclasses import dataclass
+from functools import partial
 
 from django.conf import settings
 from django.db import transaction
@@ -39,6 +40,9 @@ log = get_logger(__name__)
 #: Versions are immutable, so a process keeps each one's Graph; bounded, dropped whole when full.
 _GRAPHS: dict[int, Graph] = {}
 _GRAPHS_MAX = 1024
+#: Batches one sweep hands out at most (WORKFLOW_SWEEP_BATCH each): a burst of due waits drains
+#: within a sweep or two, the rest waits for the next.
+SWEEP_BATCHES_MAX = 20
 #: Longest backoff between attempts at a step whose error is transient.
 BACKOFF_MAX_SECONDS = 3600
 
@@ -472,32 +476,44 @@ def execution_run(*, execution_id: int) -> Execution | None:
     return execution
 
 
-def executions_sweep(*, now: datetime.datetime | None = None) -> list[int]:
+def executions_sweep(*, now: datetime.datetime | None = None, batches: int = SWEEP_BATCHES_MAX) -> list[int]:
     """Hand due waits and lapsed leases back to the workers: each is set pending with a short grace
-    lease and enqueued after commit. Rows another sweeper holds are skipped, so two sweepers never
-    hand out the same execution. Returns the ids handed out."""
+    lease and enqueued after commit, WORKFLOW_SWEEP_BATCH per transaction, up to `batches` of them.
+    Rows another sweeper holds are skipped, so two sweepers never hand out the same execution.
+    Returns the ids handed out."""
     now = now or timezone.now()
     due = Q(status=ExecutionStatus.WAITING, resume_at__lte=now) | Q(
         status__in=[ExecutionStatus.PENDING, ExecutionStatus.RUNNING], lease_expires_at__lt=now
     )
-    with transaction.atomic():
-        ids = list(
-            Execution.objects.select_for_update(skip_locked=True)
-            .filter(due)
-            .order_by()
-            .values_list("pk", flat=True)[: settings.WORKFLOW_SWEEP_BATCH]
-        )
-        if ids:
-            Execution.objects.filter(pk__in=ids).update(
-                status=ExecutionStatus.PENDING,
-                lease_token="",
-                lease_expires_at=now + datetime.timedelta(seconds=settings.WORKFLOW_PENDING_GRACE_SECONDS),
-                updated_at=now,
+    size = settings.WORKFLOW_SWEEP_BATCH
+    handed: list[int] = []
+    for _ in range(batches):
+        with transaction.atomic():
+            ids = list(
+                Execution.objects.select_for_update(skip_locked=True)
+                .filter(due)
+                .order_by()
+                .values_list("pk", flat=True)[:size]
             )
-            transaction.on_commit(lambda: [enqueue_run(pk) for pk in ids])
-    if ids:
-        log.info("workflow_executions_swept", count=len(ids))
-    return ids
+            if ids:
+                Execution.objects.filter(pk__in=ids).update(
+                    status=ExecutionStatus.PENDING,
+                    lease_token="",
+                    lease_expires_at=now + datetime.timedelta(seconds=settings.WORKFLOW_PENDING_GRACE_SECONDS),
+                    updated_at=now,
+                )
+                transaction.on_commit(partial(_enqueue_all, ids))
+        handed += ids
+        if len(ids) < size:
+            break
+    if handed:
+        log.info("workflow_executions_swept", count=len(handed))
+    return handed
+
+
+def _enqueue_all(ids: list[int]) -> None:
+    for pk in ids:
+        enqueue_run(pk)
 
 
 def step_runs_prune(*, now: datetime.datetime | None = None, batch: int = 1000) -> int:

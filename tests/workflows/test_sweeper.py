@@ -54,13 +54,16 @@ def test_due_waits_and_lapsed_leases_are_handed_out_and_nothing_else(enqueued, d
     assert engine.executions_sweep() == []
 
 
-def test_the_sweeper_takes_a_batch_at_a_time(settings, enqueued):
+def test_the_sweeper_takes_a_batch_per_transaction(settings, enqueued):
     settings.WORKFLOW_SWEEP_BATCH = 3
     version = WorkflowVersionFactory()
     for _ in range(5):
         ExecutionFactory(version=version, status=ExecutionStatus.WAITING, resume_at=ago(1))
-    assert len(engine.executions_sweep()) == 3
-    assert len(engine.executions_sweep()) == 2
+    assert len(engine.executions_sweep(batches=1)) == 3
+    assert len(engine.executions_sweep(batches=1)) == 2
+    for _ in range(7):
+        ExecutionFactory(version=version, status=ExecutionStatus.WAITING, resume_at=ago(1))
+    assert len(engine.executions_sweep()) == 7  # batch after batch while they come full
 
 
 def test_a_lost_task_is_recovered_and_a_killed_worker_resumes_after_its_last_step(enqueued):
@@ -105,7 +108,7 @@ def test_two_sweepers_at_once_never_hand_out_the_same_execution(settings, enqueu
     def first():
         try:
             with transaction.atomic():
-                results["first"] += engine.executions_sweep()
+                results["first"] += engine.executions_sweep(batches=1)
                 holding.set()
                 assert swept.wait(30)
             while batch := engine.executions_sweep():
@@ -119,7 +122,7 @@ def test_two_sweepers_at_once_never_hand_out_the_same_execution(settings, enqueu
     def second():
         try:
             assert holding.wait(30)
-            results["second"] += engine.executions_sweep()
+            results["second"] += engine.executions_sweep(batches=1)
             swept.set()
             while batch := engine.executions_sweep():
                 results["second"] += batch
