@@ -4,7 +4,8 @@
 #   make test              bootstrap, run the whole test suite (PYTEST_ARGS=... passes options through)
 #   make lint              ruff check + ruff format --check
 #   make migrations-check  fail when a model change has no migration
-#   make bench             load-test the API and the builder on PostgreSQL + Redis (see docs/benchmarks.md)
+#   make bench             load-test the API, builder, CRM, email and workflows on PostgreSQL + Redis
+#                          (BENCH_WORKFLOW_ONLY=1 for the workflows alone; see docs/benchmarks.md)
 #   make clean             remove caches and build output (make distclean also drops .venv and var/)
 
 SHELL := /bin/bash
