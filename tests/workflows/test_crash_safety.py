@@ -148,7 +148,13 @@ def test_every_execution_ends_and_every_email_goes_once_though_the_worker_is_kil
                     EmailSend.objects.filter(workspace=workflow.workspace, status=SendStatus.QUEUED).exists()
                 )
 
-            wait_for(finished, 120, "every execution to end", interval=0.25)
+            try:
+                wait_for(finished, 240, "every execution to end", interval=0.25)
+            except AssertionError:
+                statuses = Counter(Execution.objects.filter(workflow=workflow).values_list("status", flat=True))
+                sends = EmailSend.objects.filter(workspace=workflow.workspace)
+                emails = Counter(sends.values_list("status", flat=True))
+                raise AssertionError(f"not all ended: executions {dict(statuses)}, emails {dict(emails)}") from None
             wait_for(lambda: len(sink.messages) >= expected, 10, "the last messages", interval=0.1)
         finally:
             worker_kill(worker)
