@@ -291,7 +291,12 @@ class Processes:
             return False
 
     def cpu(self) -> dict[str, float]:
-        return {name: process_cpu(group_pids(proc.pid)) for name, proc in self.procs.items() if proc.poll() is None}
+        cpu: dict[str, float] = {}
+        for name, proc in self.procs.items():
+            if proc.poll() is None:
+                group = "worker" if name.startswith("worker") else name  # solo workers count together
+                cpu[group] = cpu.get(group, 0.0) + process_cpu(group_pids(proc.pid))
+        return cpu
 
     def stop(self) -> int:
         """Stop everything; the SMTP server's count of messages received."""
@@ -447,8 +452,9 @@ class Run:
         if rate is None:
             connections, interval = self.args.connections, 0.0
         else:
-            # Enough connections that each waits well over a submission's answer time between requests.
-            connections = max(2, min(64, math.ceil(rate * 0.25)))
+            # Enough connections that each pauses about a second between requests, well over a loaded
+            # server's answer time, so the pace is the rate asked for rather than the answers'.
+            connections = max(2, min(64, math.ceil(rate)))
             interval = 1000.0 * connections / rate
         postgres = PostgresCpu()
         cpu_before, redis_before = self.procs.cpu(), redis_cpu()
