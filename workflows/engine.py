@@ -70,6 +70,36 @@ def enqueue_run(execution_id: int) -> bool:
     return enqueue(execution_run, execution_id)
 
 
+#: Tasks that may run the executions they start themselves: the outbox's dispatches.
+_INLINE_TASKS = frozenset({"core.tasks.dispatch_event", "core.tasks.dispatch_events"})
+#: Executions one dispatch task runs itself before it queues the rest for other workers.
+INLINE_MAX = 20
+
+
+def run_or_enqueue(execution_id: int) -> None:
+    """After commit: run the execution here when this is a worker dispatching the event that started
+    it, else queue it. A started execution's next step is a worker anyway; doing it in the worker
+    that already holds the event saves a broker round trip and a task hand-off on the path from a
+    form submission to its welcome email. Killed meanwhile, the execution's grace lease lapses and
+    the sweeper hands it out, as for a lost task."""
+    from celery import current_task
+
+    # A proxy: false outside a task.
+    if not current_task or current_task.name not in _INLINE_TASKS:
+        enqueue_run(execution_id)
+        return
+    request = current_task.request
+    if request.is_eager or getattr(request, "workflow_inline_runs", 0) >= INLINE_MAX:
+        enqueue_run(execution_id)
+        return
+    request.workflow_inline_runs = getattr(request, "workflow_inline_runs", 0) + 1
+    try:
+        execution_run(execution_id=execution_id)
+    except Exception:  # the execution is stored; a worker picks it up instead
+        log.warning("workflow_inline_run_failed", execution_id=execution_id, exc_info=True)
+        enqueue_run(execution_id)
+
+
 def _live(execution, step=None) -> None:
     from workflows import live
 

@@ -123,10 +123,34 @@ def handle(event) -> None:
         recheck_goals(event)
 
 
+def wanted(workspace_id: int, event_type: str, payload: dict) -> bool:
+    """Whether `handle` may act on such an event: an active workflow of the workspace has a trigger
+    on it, or the contact has an execution it could wake (a wait for an open or a click) or move
+    (a goal). Asked when the event is emitted, so the busy events of a workspace without such
+    workflows (each tag added, each email opened) cost one indexed query instead of a dispatch."""
+    types = [trigger.type for trigger in trigger_types().values() if event_type in trigger.events]
+    if types and Workflow.objects.active().filter(workspace_id=workspace_id, trigger_type__in=types).exists():
+        return True
+    contact_id = payload.get("contact_id")
+    if not contact_id:
+        return False
+    if event_type in WAIT_EVENTS:
+        # Pending too: an execution the sweeper just handed back may be one waiting for this event.
+        waiting = Execution.objects.filter(
+            contact_id=contact_id, wait_event=event_type, status__in=[ExecutionStatus.WAITING, ExecutionStatus.PENDING]
+        )
+        if waiting.exists():
+            return True
+    if event_type in GOAL_EVENTS:
+        live = Execution.objects.filter(contact_id=contact_id).live().values_list("version_id", flat=True)
+        return any(engine.graph_for(version_id).goals for version_id in set(live))
+    return False
+
+
 def _register() -> None:
     starts = {event for trigger in trigger_types().values() for event in trigger.events}
     for event_type in sorted(starts | set(WAIT_EVENTS) | set(GOAL_EVENTS)):
-        on(event_type)(handle)
+        on(event_type, wanted=wanted)(handle)
 
 
 _register()

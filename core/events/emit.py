@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from core.bulk import bulk_insert
 from core.enqueue import enqueue
+from core.events.registry import is_wanted
 from core.models import Event
 from core.request_context import current_request_id
 
@@ -23,16 +24,21 @@ def emit(*, workspace, type: str, payload: dict, subject: models.Model | str | N
     `workspace` is a Workspace or its id (a hot path that never loaded the workspace row passes the id).
 
     A rolled-back transaction takes the event with it. If the broker is unreachable at commit, the
-    event stays undispatched and the periodic sweeper delivers it later.
+    event stays undispatched and the periodic sweeper delivers it later. An event no handler wants
+    (see core.events.registry) is recorded as dispatched and never queued.
     """
+    workspace_id = workspace.pk if isinstance(workspace, models.Model) else workspace
+    wanted = is_wanted(workspace_id, type, payload)
     event = Event.objects.create(
-        workspace_id=workspace.pk if isinstance(workspace, models.Model) else workspace,
+        workspace_id=workspace_id,
         type=type,
         payload=payload,
         subject=_subject_label(subject),
         request_id=current_request_id() or "",
+        dispatched_at=None if wanted else timezone.now(),
     )
-    transaction.on_commit(lambda: enqueue_dispatch(event.pk))
+    if wanted:
+        transaction.on_commit(lambda: enqueue_dispatch(event.pk))
     return event
 
 

@@ -184,6 +184,32 @@ def test_event_without_handlers_is_marked_dispatched(eager, workspace):
     assert event.dispatched_at is not None
 
 
+def test_an_event_no_handler_wants_is_recorded_dispatched_and_never_queued(
+    eager, workspace, handlers, django_capture_on_commit_callbacks
+):
+    recorder = handlers("test.happened", Recorder(), wanted=lambda workspace_id, type, payload: payload["n"] == 1)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        skipped = emit(workspace=workspace, type="test.happened", payload={"n": 2})
+    assert callbacks == [], "an unwanted event queues no dispatch"
+    assert skipped.dispatched_at is not None
+    assert not EventDelivery.objects.filter(event=skipped).exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        wanted = emit(workspace=workspace, type="test.happened", payload={"n": 1})
+    assert recorder.calls == [wanted.pk]
+
+
+def test_one_handler_wanting_an_event_dispatches_it_to_all(
+    eager, workspace, handlers, django_capture_on_commit_callbacks
+):
+    picky = handlers("test.happened", Recorder(), wanted=lambda *args: False)
+    eager_one = handlers("test.happened", Recorder())
+    with django_capture_on_commit_callbacks(execute=True):
+        event = emit(workspace=workspace, type="test.happened", payload={})
+    assert eager_one.calls == [event.pk]
+    assert picky.calls == [event.pk], "a handler's `wanted` spares a dispatch, it doesn't filter one"
+
+
 def test_event_records_the_subject_and_request_id(eager, workspace):
     from core.request_context import bind_request_id
 

@@ -5,12 +5,15 @@ import pytest
 
 from core.events import emit, on
 from core.events.registry import handlers_for
+from core.models import Event
+from core.tasks import dispatch_event
 from crm.services.tags import contact_tags_add, tags_resolve
 from tests.factories import ContactFactory, WorkspaceFactory
 from tests.workflows.engine_kit import CALLS, chain, kit, make_workflow, node  # noqa: F401
-from workflows import handlers
+from workflows import engine, handlers
 from workflows.models import Execution, ExecutionStatus, WorkflowStatus
 from workflows.nodes import get_node_type
+from workflows.services.executions import execution_start
 
 pytestmark = pytest.mark.usefixtures("kit")
 
@@ -114,3 +117,51 @@ def test_a_tag_added_workflow_runs_when_its_tag_is_added(celery_eager, django_ca
     execution = Execution.objects.get(workflow=workflow)
     assert execution.status == ExecutionStatus.SUCCEEDED and execution.contact_id == contact.pk
     assert [c[0] for c in CALLS] == ["a"]
+
+
+def test_a_contact_event_no_workflow_can_use_is_never_dispatched(django_capture_on_commit_callbacks):
+    contact = ContactFactory()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        contact_tags_add(contact=contact, tags=tags_resolve(workspace=contact.workspace, names=["vip"]))
+    event = Event.objects.get(type="tag.added", payload__contact_id=contact.pk)
+    assert event.dispatched_at is not None and callbacks == []
+
+
+def test_a_contact_event_is_dispatched_for_a_trigger_on_it_or_a_run_it_may_move(django_capture_on_commit_callbacks):
+    contact = ContactFactory()
+    workspace = contact.workspace
+    assert not handlers.wanted(workspace.pk, "tag.added", {"contact_id": contact.pk})
+    assert not handlers.wanted(workspace.pk, "email.opened", {"contact_id": contact.pk})
+
+    trigger = get_node_type("tag_added")
+    spec = chain(node("a", "t_record"), trigger="tag_added", trigger_config={"tag": "vip"})
+    make_workflow(spec, workspace=workspace, ref=trigger.ref(trigger.Config(tag="vip")))
+    assert handlers.wanted(workspace.pk, "tag.added", {"contact_id": contact.pk})
+    assert not handlers.wanted(WorkspaceFactory().pk, "tag.added", {"contact_id": contact.pk})
+
+    goal = {"all": [{"field": "contact.tags", "op": "has_tag", "value": "customer"}]}
+    with_goal = chain(node("a", "t_record"), trigger="manual")
+    with_goal["nodes"].append({"id": "won", "type": "goal", "config": {"rules": goal}})
+    with_goal["edges"].append({"source": "a", "target": "won"})
+    waiting = execution_start(workflow=make_workflow(with_goal, workspace=workspace), contact=contact, trigger_data={})
+    Execution.objects.filter(pk=waiting.pk).update(status=ExecutionStatus.WAITING, wait_event="email.opened")
+    assert handlers.wanted(workspace.pk, "tag.removed", {"contact_id": contact.pk}), "a goal may now be reached"
+    assert handlers.wanted(workspace.pk, "email.opened", {"contact_id": contact.pk}), "a wait for the open"
+    assert not handlers.wanted(workspace.pk, "email.clicked", {"contact_id": contact.pk})
+
+
+@pytest.mark.django_db(transaction=True)  # commits for real, so the callbacks run inside the task
+def test_a_worker_dispatching_the_event_runs_the_execution_it_started_itself(monkeypatch):
+    contact = ContactFactory()
+    trigger = get_node_type("tag_added")
+    spec = chain(node("a", "t_record"), trigger="tag_added", trigger_config={"tag": "vip"})
+    workflow = make_workflow(spec, workspace=contact.workspace, ref=trigger.ref(trigger.Config(tag="vip")))
+    queued = []
+    monkeypatch.setattr(engine, "enqueue_run", queued.append)
+    contact_tags_add(contact=contact, tags=tags_resolve(workspace=contact.workspace, names=["vip"]))
+    event = Event.objects.get(type="tag.added", payload__contact_id=contact.pk)
+
+    dispatch_event(event.pk)  # as a worker runs it (not eagerly)
+
+    execution = Execution.objects.get(workflow=workflow)
+    assert execution.status == ExecutionStatus.SUCCEEDED and queued == []

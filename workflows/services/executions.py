@@ -133,7 +133,7 @@ def execution_start(
             return None  # the same trigger (an event delivered twice) already started it
     else:
         execution.save(force_insert=True)
-    transaction.on_commit(partial(engine.enqueue_run, execution.pk))
+    transaction.on_commit(partial(engine.run_or_enqueue, execution.pk))
     _live(execution)
     return execution
 
