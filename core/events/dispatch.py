@@ -98,11 +98,16 @@ def sweep_events() -> int:
     due for a retry. Returns how many were enqueued."""
     now = timezone.now()
     grace = now - timedelta(seconds=settings.EVENTS_SWEEP_GRACE_SECONDS)
-    due = (
+    due = list(
         Event.objects.filter(dispatched_at__isnull=True)
         .filter(Q(next_attempt_at__isnull=True, created_at__lte=grace) | Q(next_attempt_at__lte=now))
         .order_by("created_at")
         .values_list("pk", flat=True)[: settings.EVENTS_SWEEP_BATCH]
+    )
+    # Not again for a grace period: while a backlog keeps the task queued, sweeping it every run
+    # would add a copy each time and grow the queue faster than the workers drain it.
+    Event.objects.filter(pk__in=due, dispatched_at__isnull=True).update(
+        next_attempt_at=now + timedelta(seconds=settings.EVENTS_SWEEP_GRACE_SECONDS)
     )
     enqueued = sum(enqueue_dispatch(pk) for pk in due)
     if enqueued:

@@ -100,6 +100,19 @@ def test_event_emitted_while_broker_is_unreachable_is_dispatched_later_by_the_sw
     assert recorder.calls == [event.pk]
 
 
+def test_the_sweeper_queues_a_lost_event_once_per_grace_period(workspace, handlers, monkeypatch):
+    handlers("test.happened", Recorder())
+    queued = []
+    monkeypatch.setattr(dispatch, "enqueue_dispatch", lambda pk: queued.append(pk) or True)
+    event = emit(workspace=workspace, type="test.happened", payload={})  # its commit never comes here
+    with later(60):
+        assert dispatch.sweep_events() == 1
+        assert dispatch.sweep_events() == 0, "its task may still be waiting behind a backlog"
+    with later(60 + 31):
+        assert dispatch.sweep_events() == 1
+    assert queued == [event.pk, event.pk]
+
+
 def test_failing_handler_is_retried_with_backoff_until_it_succeeds(eager, workspace, handlers):
     recorder = handlers("test.happened", Recorder(fail_times=2))
     event = emit(workspace=workspace, type="test.happened", payload={})
