@@ -13,7 +13,16 @@ from django.utils import timezone
 from crm.models import Contact
 from workflows import engine
 from workflows.definition import Graph
-from workflows.models import Execution, ExecutionStatus, StepRun, StepStatus, Workflow, WorkflowStatus, WorkflowVersion
+from workflows.models import (
+    TERMINAL,
+    Execution,
+    ExecutionStatus,
+    StepRun,
+    StepStatus,
+    Workflow,
+    WorkflowStatus,
+    WorkflowVersion,
+)
 from workflows.nodes.base import OUT, TRIGGER_ID, Result, StepContext, StepError
 
 #: Execution.trigger_key's length.
@@ -293,6 +302,29 @@ def execution_cancel(*, execution: Execution) -> Execution:
     )
     _live(execution)
     return execution
+
+
+# --- retention ----------------------------------------------------------------------------------------------
+
+
+def executions_state_prune(*, now: datetime.datetime | None = None, batch: int = 1000) -> int:
+    """Drop what a finished execution's state keeps of its steps' outputs (and of an event that woke
+    it) once it finished more than WORKFLOW_RETENTION_DAYS ago: the same contact data its StepRuns'
+    input and output hold, which step_runs_prune drops by then. The queue stays, so a failed run can
+    still be retried from the step that failed. Walks the table by id once, a batch per statement;
+    returns how many were pruned."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.WORKFLOW_RETENTION_DAYS)
+    kept = Execution.objects.filter(status__in=TERMINAL, finished_at__lt=cutoff, state__has_key="steps")
+    total, after = 0, 0
+    while True:
+        rows = list(
+            kept.filter(pk__gt=after).exclude(state__steps={}).order_by("pk").values_list("pk", "state")[:batch]
+        )
+        if not rows:
+            return total
+        after = rows[-1][0]
+        pruned = [Execution(pk=pk, state={"queue": state.get("queue") or [], "steps": {}}) for pk, state in rows]
+        total += Execution.objects.bulk_update(pruned, ["state"])
 
 
 # --- dry runs ----------------------------------------------------------------------------------------------

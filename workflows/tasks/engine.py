@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from workflows import engine
+from workflows.services.executions import executions_state_prune
 
 
 @shared_task(ignore_result=True, acks_late=True)
@@ -19,5 +20,6 @@ def executions_sweep() -> int:
 
 @shared_task(ignore_result=True)
 def step_runs_prune() -> int:
-    """Nightly (beat): step input and output past WORKFLOW_RETENTION_DAYS are dropped."""
-    return engine.step_runs_prune()
+    """Nightly (beat): step input and output past WORKFLOW_RETENTION_DAYS are dropped, and the step
+    outputs finished executions keep in their state."""
+    return engine.step_runs_prune() + executions_state_prune()
