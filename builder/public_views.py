@@ -23,17 +23,14 @@ redirect URL. Status codes:
 """
 
 import json
-import math
-import time
 from io import BytesIO
 from urllib.parse import urljoin, urlsplit
 from uuid import UUID
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import SuspiciousOperation
 from django.db import DatabaseError
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict, UnreadablePostError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 from django.http.multipartparser import MultiPartParser, MultiPartParserError
 from django.template.loader import render_to_string
 from django.views.decorators.csrf import csrf_exempt
@@ -44,8 +41,8 @@ from builder.form_tokens import FormTokenError, form_token_age
 from builder.models import Component
 from builder.services.submissions import form_submission_create
 from core.api.errors import error_response
-from core.api.throttling import count_hit
 from core.logging import get_logger
+from core.public_requests import Refusal, body_read, declared_size_check, throttle
 from core.request_context import client_ip
 
 log = get_logger(__name__)
@@ -79,28 +76,8 @@ _ERROR_TITLES = {
     429: "Too many submissions",
     503: "Please try again in a moment",
 }
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _STORE_RETRY_AFTER = "5"
 _TURNSTILE_RETRY_AFTER = "10"
-
-
-class Refusal(Exception):
-    """A submission turned away, with what to answer: status, code, message, per-field details."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        details: dict[str, list[str]] | None = None,
-        headers: dict[str, str] | None = None,
-        labels: dict[str, str] | None = None,
-    ):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.details = details or {}
-        self.headers = headers or {}
-        self.labels = labels or {}
 
 
 @csrf_exempt
@@ -126,20 +103,20 @@ def _submit(request: HttpRequest, component_id: UUID, wants_json: bool) -> HttpR
             f"Method {request.method} is not allowed; forms are sent with POST.",
             headers={"Allow": "POST, OPTIONS"},
         )
-    _check_declared_size(request)
+    declared_size_check(request, limit=settings.FORM_MAX_BODY_BYTES)
     if request.content_type not in FORM_CONTENT_TYPES:
         raise Refusal(
             415,
             "unsupported_media_type",
             "Send the form as application/x-www-form-urlencoded, multipart/form-data or application/json.",
         )
-    raw = _parse(request, _read_body(request))
+    raw = _parse(request, body_read(request, limit=settings.FORM_MAX_BODY_BYTES))
     component = _form_component(component_id)
     _check_honeypot(raw)
     _check_token(raw, component)
     ip = client_ip(request)
-    _throttle("ip", ip or "unknown", settings.FORM_RATE_IP)
-    _throttle("form", str(component.pk), settings.FORM_RATE_FORM)
+    throttle(f"throttle_form_ip_{ip or 'unknown'}", settings.FORM_RATE_IP, what="submissions")
+    throttle(f"throttle_form_form_{component.pk}", settings.FORM_RATE_FORM, what="submissions")
     try:
         cleaned = public_forms.clean_submission(component.config, raw)
     except public_forms.FormInvalid as exc:
@@ -202,36 +179,6 @@ def _wants_json(request: HttpRequest) -> bool:
         return True
     accepted = (part.split(";", 1)[0].strip().lower() for part in request.headers.get("Accept", "").split(","))
     return JSON in accepted
-
-
-def _too_large(size: int | str) -> Refusal:
-    limit = settings.FORM_MAX_BODY_BYTES
-    return Refusal(413, "payload_too_large", f"The request body is {size} bytes; the limit is {limit}.")
-
-
-def _check_declared_size(request: HttpRequest) -> None:
-    declared = request.META.get("CONTENT_LENGTH")
-    if not declared:
-        return
-    try:
-        length = int(declared)
-    except ValueError:
-        raise Refusal(400, "bad_request", "Content-Length must be an integer.") from None
-    if length > settings.FORM_MAX_BODY_BYTES:
-        raise _too_large(length)
-
-
-def _read_body(request: HttpRequest) -> bytes:
-    """At most one byte over the limit, so a body sent without Content-Length (chunked) is refused
-    without being held in memory whole."""
-    limit = settings.FORM_MAX_BODY_BYTES
-    try:
-        body = request.read(limit + 1)
-    except UnreadablePostError:
-        raise Refusal(400, "bad_request", "The request body could not be read.") from None
-    if len(body) > limit:
-        raise _too_large(f"more than {limit}")
-    return body
 
 
 def _parse(request: HttpRequest, body: bytes) -> dict[str, object]:
@@ -344,23 +291,6 @@ def _check_token(raw: dict, component: Component) -> None:
     if age < settings.FORM_MIN_SUBMIT_SECONDS:
         problem = "The form was sent too quickly after the page loaded; wait a moment and send it again."
         raise Refusal(400, "too_fast", f"{problem} ({TOKEN_FIELD})", {TOKEN_FIELD: [problem]})
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """'10/min' → (10, 60): requests per period in seconds, written as DRF writes throttle rates."""
-    count, period = rate.split("/")
-    return int(count), _PERIODS[period.strip()[0]]
-
-
-def _throttle(scope: str, ident: str, rate: str) -> None:
-    limit, duration = parse_rate(rate)
-    now = time.time()
-    window = int(now // duration)
-    if count_hit(cache, f"throttle_form_{scope}_{ident}_{window}", duration) > limit:
-        wait = max(math.ceil((window + 1) * duration - now), 1)
-        raise Refusal(
-            429, "throttled", f"Too many submissions; try again in {wait} seconds.", headers={"Retry-After": str(wait)}
-        )
 
 
 def _check_turnstile(raw: dict, component: Component, ip: str | None) -> None:

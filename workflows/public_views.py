@@ -17,26 +17,22 @@ so a delivery repeated with the same id starts nothing new: 200 with the first o
 """
 
 import json
-import math
 import re
-import time
 import uuid
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
-from django.http import HttpRequest, JsonResponse, UnreadablePostError
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from pydantic import ValidationError as PydanticValidationError
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from builder.public_views import parse_rate
 from core.api.errors import error_response
-from core.api.throttling import count_hit
 from core.logging import get_logger
+from core.public_requests import Refusal, body_read, declared_size_check, throttle
 from crm.models import ContactSource
 from crm.services.contacts import contact_upsert
 from workflows.models import Execution, Workflow
@@ -48,13 +44,6 @@ log = get_logger(__name__)
 TRIGGER_HEADERS = ("content-type", "user-agent", "webhook-id", "webhook-timestamp", "x-request-id")
 _WEBHOOK_ID = re.compile(r"[\x21-\x7e]{1,150}")
 _RETRY_AFTER = "5"
-
-
-class Refusal(Exception):
-    def __init__(self, status: int, code: str, message: str, details: dict | None = None, headers: dict | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-        self.details, self.headers = details or {}, headers or {}
 
 
 @never_cache
@@ -71,10 +60,11 @@ def _hook(request: HttpRequest, token: str) -> JsonResponse:
         raise Refusal(
             405, "method_not_allowed", f"Method {request.method} is not allowed; post JSON.", headers={"Allow": "POST"}
         )
-    _check_declared_size(request)
-    _throttle(token)
+    declared_size_check(request, limit=settings.WORKFLOW_HOOK_MAX_BYTES)
+    # Counted by token before the lookup, so hammering one URL (known or not) costs no queries.
+    throttle(f"throttle_hook_{token}", settings.WORKFLOW_HOOK_RATE, what="calls")
     workflow, config = _webhook_workflow(token)
-    body = _read_body(request)
+    body = body_read(request, limit=settings.WORKFLOW_HOOK_MAX_BYTES)
     if config.hmac:
         _verify(workflow, body, request.headers)
     payload = _parse(body)
@@ -100,47 +90,6 @@ def _hook(request: HttpRequest, token: str) -> JsonResponse:
         {"execution_id": None, "detail": "Not started: the workflow's re-entry policy turned this contact away."},
         status=200,
     )
-
-
-def _too_large(size) -> Refusal:
-    limit = settings.WORKFLOW_HOOK_MAX_BYTES
-    return Refusal(413, "payload_too_large", f"The request body is {size} bytes; the limit is {limit}.")
-
-
-def _check_declared_size(request: HttpRequest) -> None:
-    declared = request.META.get("CONTENT_LENGTH")
-    if not declared:
-        return
-    try:
-        length = int(declared)
-    except ValueError:
-        raise Refusal(400, "bad_request", "Content-Length must be an integer.") from None
-    if length > settings.WORKFLOW_HOOK_MAX_BYTES:
-        raise _too_large(length)
-
-
-def _read_body(request: HttpRequest) -> bytes:
-    """At most one byte over the limit, so a chunked body is refused without being held whole."""
-    limit = settings.WORKFLOW_HOOK_MAX_BYTES
-    try:
-        body = request.read(limit + 1)
-    except UnreadablePostError:
-        raise Refusal(400, "bad_request", "The request body could not be read.") from None
-    if len(body) > limit:
-        raise _too_large(f"more than {limit}")
-    return body
-
-
-def _throttle(token: str) -> None:
-    # Counted by token before the lookup, so hammering one URL (known or not) costs no queries.
-    limit, duration = parse_rate(settings.WORKFLOW_HOOK_RATE)
-    now = time.time()
-    window = int(now // duration)
-    if count_hit(cache, f"throttle_hook_{token}_{window}", duration) > limit:
-        wait = max(math.ceil((window + 1) * duration - now), 1)
-        raise Refusal(
-            429, "throttled", f"Too many calls; try again in {wait} seconds.", headers={"Retry-After": str(wait)}
-        )
 
 
 def _webhook_workflow(token: str) -> tuple[Workflow, WebhookConfig]:
