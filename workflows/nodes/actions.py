@@ -226,15 +226,21 @@ def _tag_name(ctx: StepContext, config: TagConfig) -> str:
         raise _service_error(exc) from None
 
 
-@register
-class AddTag(NodeType):
-    type = "add_tag"
+class _TagAction(NodeType):
     kind = "action"
-    name = "Add tag"
-    description = "Tag the contact."
     Config = TagConfig
     side_effect = True
     template_fields = ("tag",)
+
+    def simulate(self, ctx: StepContext, config: TagConfig) -> Result:
+        return Result(output={"simulated": True, "tag": _tag_name(ctx, config)})
+
+
+@register
+class AddTag(_TagAction):
+    type = "add_tag"
+    name = "Add tag"
+    description = "Tag the contact."
 
     def run(self, ctx: StepContext, config: TagConfig) -> Result:
         from crm.services.tags import contact_tags_add, tags_resolve
@@ -246,19 +252,12 @@ class AddTag(NodeType):
         )
         return Result(output={"tag": name, "added": bool(added)})
 
-    def simulate(self, ctx: StepContext, config: TagConfig) -> Result:
-        return Result(output={"simulated": True, "tag": _tag_name(ctx, config)})
-
 
 @register
-class RemoveTag(NodeType):
+class RemoveTag(_TagAction):
     type = "remove_tag"
-    kind = "action"
     name = "Remove tag"
     description = "Take a tag off the contact."
-    Config = TagConfig
-    side_effect = True
-    template_fields = ("tag",)
 
     def run(self, ctx: StepContext, config: TagConfig) -> Result:
         from crm.models import Tag
@@ -269,9 +268,6 @@ class RemoveTag(NodeType):
         tag = Tag.objects.for_workspace(ctx.workspace).filter(name__iexact=name).first()
         removed = contact_tags_remove(contact=contact, tags=[tag], source="workflow") if tag else []
         return Result(output={"tag": name, "removed": bool(removed)})
-
-    def simulate(self, ctx: StepContext, config: TagConfig) -> Result:
-        return Result(output={"simulated": True, "tag": _tag_name(ctx, config)})
 
 
 # --- Contact fields, score, notes ------------------------------------------------------------------------------
