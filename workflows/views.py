@@ -31,6 +31,7 @@ from campaigns.models import Campaign, Sender, SenderStatus
 from crm.models import Contact, CustomField, Segment, Tag
 from crm.views import workspace_object_or_404
 from workflows import selectors
+from workflows.filters import YEARS
 from workflows.library import WORKFLOW_TEMPLATES
 from workflows.models import TERMINAL, Execution, ExecutionStatus, StepRun, Workflow, WorkflowStatus
 from workflows.nodes import get_node_type
@@ -304,10 +305,13 @@ def workflow_stats(request, access, pk: int):
 
 
 def _parse_date(value: str) -> datetime.date | None:
+    """A date the list can filter by; None for anything else, the calendar's ends included (the day
+    after 9999-12-31 doesn't exist)."""
     try:
-        return datetime.date.fromisoformat(value)
+        day = datetime.date.fromisoformat(value)
     except ValueError:
         return None
+    return day if YEARS[0] <= day.year <= YEARS[1] else None
 
 
 def _day_start(day: datetime.date) -> datetime.datetime:
@@ -324,7 +328,7 @@ def execution_list(request, access):
     has_executions = executions.exists()
     filters = {"workflow": "", "status": "", "from": "", "to": "", "q": request.GET.get("q", "").strip()}
     workflow_id = request.GET.get("workflow", "")
-    if workflow_id.isdigit() and any(workflow.pk == int(workflow_id) for workflow in workflows):
+    if any(str(workflow.pk) == workflow_id for workflow in workflows):
         executions = executions.filter(workflow_id=int(workflow_id))
         filters["workflow"] = workflow_id
     status = request.GET.get("status", "")
