@@ -2,6 +2,8 @@
 // edit changes it and a debounced PUT of the whole tree saves it (atomic, versioned, one revision per
 // save). The canvas is the server's own editor-mode rendering, so what you see is what visitors get.
 
+import { el } from "../js/dom.js";
+
 const config = JSON.parse(document.getElementById("editor-config").textContent);
 const canWrite = config.canWrite;
 
@@ -80,23 +82,6 @@ const ICON_PATHS = {
 function icon(name, className = "icon") {
   const paths = ICON_PATHS[name] || ICON_PATHS.square;
   return `<svg class="${className}" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true">${paths}</svg>`;
-}
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "html") node.innerHTML = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
 }
 
 // --- Small helpers -------------------------------------------------------------------------------------

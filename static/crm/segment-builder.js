@@ -4,6 +4,8 @@
 // server's catalog. Every edit asks the API's preview for the live count (debounced); a rule the server
 // refuses is marked where it sits, by its path (rules.rules.2.value), on preview and on save alike.
 
+import { el } from "../js/dom.js";
+
 (function () {
   "use strict";
 
@@ -26,22 +28,6 @@
   let errors = config.errors || {};
 
   // --- Small helpers -----------------------------------------------------------------------------------
-
-  function el(tag, attrs, ...children) {
-    const node = document.createElement(tag);
-    for (const [key, value] of Object.entries(attrs || {})) {
-      if (value === null || value === undefined || value === false) continue;
-      if (key === "class") node.className = value;
-      else if (key === "text") node.textContent = value;
-      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value === true ? "" : value);
-    }
-    for (const child of children.flat()) {
-      if (child === null || child === undefined || child === false) continue;
-      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-    }
-    return node;
-  }
 
   function option(value, label, selected) {
     return el("option", { value: String(value), selected: selected ? true : null }, label);

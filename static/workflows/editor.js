@@ -5,7 +5,9 @@
 // freezes it into a new version.
 
 import { OUT, TRIGGER_ID, draw, escapeHtml, fit, humanize, icon, labelPorts, nodeHtml, portsFor, setChoiceLabels } from "./graph.js";
-import { buildForm, defaults, el, resolve, ruleFieldSuggestions } from "./schema-form.js";
+import { el } from "../js/dom.js";
+import { api } from "./api.js";
+import { buildForm, defaults, resolve, ruleFieldSuggestions } from "./schema-form.js";
 
 const config = JSON.parse(document.getElementById("workflow-config").textContent);
 const canWrite = config.canWrite;
@@ -45,37 +47,6 @@ const statusBox = $("[data-testid=save-status]");
 const toastBox = $("[data-testid=toast]");
 const drawer = $("[data-testid=test-drawer]");
 let editor = null;
-
-// --- API ------------------------------------------------------------------------------------------------
-
-class ApiError extends Error {
-  constructor(status, error) {
-    super(error.message || `Request failed (${status}).`);
-    this.status = status;
-    this.details = error.details || {};
-  }
-}
-
-async function api(method, path, body) {
-  const headers = { "X-Workspace": String(config.workspace), Accept: "application/json" };
-  if (method !== "GET") headers["X-CSRFToken"] = config.csrfToken;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  let response;
-  try {
-    response = await fetch(config.api + path, { method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch {
-    throw new ApiError(0, { message: "Network error: check your connection and try again." });
-  }
-  if (response.ok) return response.status === 204 ? null : response.json();
-  let error = {};
-  try {
-    error = (await response.json()).error || {};
-  } catch {
-    error = {};
-  }
-  if (response.status >= 500) error.message = "Something went wrong on our side. Try again in a moment.";
-  throw new ApiError(response.status, error);
-}
 
 const results = (body) => (Array.isArray(body) ? body : (body && body.results) || []);
 
@@ -354,6 +325,15 @@ function positionAfter(id) {
   return { x: data.pos_x + 330, y: data.pos_y + siblings * 140 };
 }
 
+/** The definition's edge for a Drawflow connection: Drawflow numbers outputs, the definition names ports. */
+function edgeOf(info) {
+  const source = state.maps.fromDf.get(String(info.output_id));
+  const target = state.maps.fromDf.get(String(info.input_id));
+  const ports = state.maps.ports.get(source) || [OUT];
+  const port = ports[Number(String(info.output_class).replace("output_", "")) - 1] || OUT;
+  return { source, target, port };
+}
+
 function setupCanvas() {
   editor = new window.Drawflow(canvas);
   editor.reroute = false;
@@ -366,10 +346,7 @@ function setupCanvas() {
   editor.on("nodeMoved", () => markDirty());
   editor.on("connectionCreated", (info) => {
     if (state.rendering) return;
-    const source = state.maps.fromDf.get(String(info.output_id));
-    const target = state.maps.fromDf.get(String(info.input_id));
-    const ports = state.maps.ports.get(source) || [OUT];
-    const port = ports[Number(String(info.output_class).replace("output_", "")) - 1] || OUT;
+    const { source, target, port } = edgeOf(info);
     const refuse = (message) => {
       state.rendering = true;
       editor.removeSingleConnection(info.output_id, info.input_id, info.output_class, info.input_class);
@@ -385,10 +362,7 @@ function setupCanvas() {
   });
   editor.on("connectionRemoved", (info) => {
     if (state.rendering) return;
-    const source = state.maps.fromDf.get(String(info.output_id));
-    const target = state.maps.fromDf.get(String(info.input_id));
-    const ports = state.maps.ports.get(source) || [OUT];
-    const port = ports[Number(String(info.output_class).replace("output_", "")) - 1] || OUT;
+    const { source, target, port } = edgeOf(info);
     const index = state.def.edges.findIndex((edge) => edge.source === source && edge.target === target && (edge.port || OUT) === port);
     if (index >= 0) state.def.edges.splice(index, 1);
     markDirty();
@@ -798,7 +772,7 @@ async function save({ quiet = false } = {}) {
   setStatus("saving", "Saving…");
   try {
     const body = { name, description: state.workflow.description || "", definition: outgoingDefinition() };
-    const workflow = await api("PUT", `workflows/${config.workflow}/`, body);
+    const workflow = await api(config, "PUT", `workflows/${config.workflow}/`, body);
     state.workflow = { ...state.workflow, ...workflow };
     $("#wf-name").classList.remove("has-error");
     state.dirty = false;
@@ -828,7 +802,7 @@ async function save({ quiet = false } = {}) {
 async function validate() {
   setStatus("saving", "Checking…");
   try {
-    await api("POST", `workflows/${config.workflow}/validate/`, { definition: outgoingDefinition() });
+    await api(config, "POST", `workflows/${config.workflow}/validate/`, { definition: outgoingDefinition() });
     clearErrors();
     renderPanel();
     setStatus(state.dirty ? "pending" : "saved", state.dirty ? "Valid · unsaved changes" : "Valid · all changes saved");
@@ -856,7 +830,7 @@ async function toggleActive() {
   const button = $("[data-action=activate]");
   button.disabled = true;
   try {
-    await api("POST", `workflows/${config.workflow}/${active ? "pause" : "activate"}/`, {});
+    await api(config, "POST", `workflows/${config.workflow}/${active ? "pause" : "activate"}/`, {});
     await reloadWorkflow();
     toast(active ? "Paused: new triggers no longer start it. Runs in flight carry on." : "Active: it now runs for every trigger.");
   } catch (error) {
@@ -888,7 +862,7 @@ function updateStatusBadge() {
 }
 
 async function reloadWorkflow({ redrawCanvas = false } = {}) {
-  const workflow = await api("GET", `workflows/${config.workflow}/`);
+  const workflow = await api(config, "GET", `workflows/${config.workflow}/`);
   state.workflow = workflow;
   if (redrawCanvas) {
     state.def = normalise(workflow.definition);
@@ -915,7 +889,7 @@ async function openVersions() {
   list.replaceChildren(el("p", { class: "muted", text: "Loading…" }));
   versionsDialog.showModal();
   try {
-    const versions = results(await api("GET", `workflows/${config.workflow}/versions/`));
+    const versions = results(await api(config, "GET", `workflows/${config.workflow}/versions/`));
     list.replaceChildren();
     if (!versions.length) {
       list.append(el("div", { class: "empty empty-compact" }, el("h3", { text: "No versions yet" }), el("p", { text: "A version is made each time you activate the workflow." })));
@@ -958,7 +932,7 @@ async function openVersions() {
 async function restoreVersion(version) {
   if (state.dirty && !window.confirm(`Restore v${version.number}? Your unsaved changes will be lost.`)) return;
   try {
-    await api("POST", `workflows/${config.workflow}/versions/${version.id}/restore/`, {});
+    await api(config, "POST", `workflows/${config.workflow}/versions/${version.id}/restore/`, {});
     versionsDialog.close();
     await reloadWorkflow({ redrawCanvas: true });
     toast(`Version ${version.number} restored.`);
@@ -997,7 +971,7 @@ async function runTest(event) {
   button.disabled = true;
   out.replaceChildren(el("p", { class: "muted", text: "Running…" }));
   try {
-    const result = await api("POST", `workflows/${config.workflow}/test/`, body);
+    const result = await api(config, "POST", `workflows/${config.workflow}/test/`, body);
     const steps = result.steps || [];
     state.test = { status: result.status, steps, byNode: new Map(steps.map((step) => [step.node_id, step])) };
     clearErrors();
@@ -1094,7 +1068,7 @@ async function start() {
   setupCanvas();
   bindToolbar();
   try {
-    const [types, workflow] = await Promise.all([api("GET", "workflow-node-types/"), api("GET", `workflows/${config.workflow}/`)]);
+    const [types, workflow] = await Promise.all([api(config, "GET", "workflow-node-types/"), api(config, "GET", `workflows/${config.workflow}/`)]);
     state.catalog = results(types);
     state.types = new Map(state.catalog.map((type) => [type.type, type]));
     state.workflow = workflow;

@@ -3,7 +3,8 @@
 // change to it (over the WebSocket, or polled when the socket is down) reloads the page in place.
 
 import { OUT, draw, escapeHtml, fit } from "./graph.js";
-import { apiGet, connectLive } from "./live.js";
+import { apiGet } from "./api.js";
+import { connectLive } from "./live.js";
 
 const config = JSON.parse(document.getElementById("workflow-config").textContent);
 const graph = JSON.parse(document.getElementById("execution-graph").textContent);

@@ -1,7 +1,8 @@
 // The executions list, kept current: rows on this page change status in place, and runs that started
 // since the page loaded are counted in a "show them" bar.
 
-import { apiGet, connectLive } from "./live.js";
+import { apiGet } from "./api.js";
+import { connectLive } from "./live.js";
 
 const config = JSON.parse(document.getElementById("workflow-config").textContent);
 const shown = new Set(JSON.parse(document.getElementById("execution-ids").textContent));

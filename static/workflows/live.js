@@ -4,24 +4,6 @@
 const RETRY_DELAYS = [1000, 2000, 5000, 10000];
 const POLL_MS = 8000;
 
-export function apiGet(config, path) {
-  return fetch(config.api + path, {
-    headers: { "X-Workspace": String(config.workspace), Accept: "application/json" },
-    credentials: "same-origin",
-  }).then((response) => {
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    return response.json();
-  });
-}
-
-export function apiPost(config, path) {
-  return fetch(config.api + path, {
-    method: "POST",
-    headers: { "X-Workspace": String(config.workspace), "X-CSRFToken": config.csrfToken, Accept: "application/json" },
-    credentials: "same-origin",
-  });
-}
-
 /**
  * Calls onMessage(message) for each {"type": "execution", …} message; while the socket is down, calls
  * poll() every few seconds instead. indicator: an element whose data-live becomes on/off.

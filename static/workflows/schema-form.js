@@ -3,6 +3,7 @@
 // conditions. The workspace's forms, segments, senders and workflows are offered by name instead of
 // raw ids. Every change calls `onChange()` after writing into `config` in place.
 
+import { el } from "../js/dom.js";
 import { humanize } from "./graph.js";
 
 const LONG_TEXT = new Set(["content", "message", "text", "body", "html", "description", "note"]);
@@ -43,23 +44,6 @@ const CONTACT_FIELDS = ["contact.email", "contact.first_name", "contact.last_nam
 
 let uid = 0;
 const nextId = (prefix) => `${prefix}-${(uid += 1)}`;
-
-export function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === null || value === undefined || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "html") node.innerHTML = value;
-    else if (key === "text") node.textContent = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else node.setAttribute(key, value === true ? "" : value);
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
 
 function lookup(root, ref) {
   const parts = ref.replace(/^#\//, "").split("/");

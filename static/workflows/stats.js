@@ -1,7 +1,7 @@
 // A workflow's stats, read from the API for the chosen period: figures, runs per day (Chart.js) and
 // the contacts waiting at each step.
 
-import { apiGet } from "./live.js";
+import { apiGet } from "./api.js";
 
 const config = JSON.parse(document.getElementById("workflow-config").textContent);
 const card = document.querySelector("[data-testid=stats]");
