@@ -20,6 +20,11 @@ function matchesFilters(row) {
   const status = params.get("status");
   if (workflow && String(row.workflow && row.workflow.id) !== workflow) return false;
   if (status && row.status !== status) return false;
+  // The list's other filters too, or "show them" would promise rows the reloaded page leaves out.
+  const contact = (params.get("q") || "").trim().toLowerCase();
+  if (contact && !(row.contact && (row.contact.email || "").toLowerCase().includes(contact))) return false;
+  const to = params.get("to") || "";
+  if (/^\d{4}-\d{2}-\d{2}$/.test(to) && to < new Date().toLocaleDateString("en-CA")) return false;
   return !params.get("page") || params.get("page") === "1";
 }
 

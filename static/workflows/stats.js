@@ -28,7 +28,7 @@ function figure(key, value, note = "") {
 function render(stats) {
   const rate = stats.success_rate;
   figure("executions", number(stats.executions), `${number(stats.succeeded)} succeeded`);
-  figure("success_rate", rate === null || rate === undefined ? "—" : `${(rate <= 1 ? rate * 100 : rate).toFixed(1)}%`, "of finished runs");
+  figure("success_rate", rate === null || rate === undefined ? "—" : `${(rate * 100).toFixed(1)}%`, "of finished runs");
   figure("failed", number(stats.failed), stats.cancelled ? `${number(stats.cancelled)} cancelled` : "");
   figure("avg_duration_ms", duration(stats.avg_duration_ms), "start to finish");
   figure("p95_duration_ms", duration(stats.p95_duration_ms), "95% finish faster");
