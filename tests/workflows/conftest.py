@@ -1,5 +1,6 @@
 import pytest
 
+from accounts.roles import Role
 from workflows import engine
 
 
@@ -10,3 +11,8 @@ def _fresh_graph_cache():
     engine._GRAPHS.clear()
     yield
     engine._GRAPHS.clear()
+
+
+@pytest.fixture
+def editor(member):
+    return member(Role.EDITOR)

@@ -26,11 +26,6 @@ from workflows.services.workflows import workflow_activate, workflow_create, wor
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def editor(member):
-    return member(Role.EDITOR)
-
-
 def form_in(workspace, type: str = "contact_form"):
     return ComponentFactory(page=PageFactory(site=SiteFactory(workspace=workspace)), type=type)
 

@@ -26,11 +26,6 @@ pytestmark = pytest.mark.django_db
 URL = "/api/v1/workflows/"
 
 
-@pytest.fixture
-def editor(member):
-    return member(Role.EDITOR)
-
-
 def detail(workflow, action: str = "") -> str:
     return f"{URL}{workflow.pk}/{action + '/' if action else ''}"
 

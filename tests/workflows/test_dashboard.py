@@ -9,7 +9,6 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.roles import Role
 from tests.factories import (
     ComponentFactory,
     ContactFactory,
@@ -27,11 +26,6 @@ from workflows.models import Execution, ExecutionStatus, StepStatus, Workflow, W
 
 LIST = reverse("dashboard:workflows")
 EXECUTIONS = reverse("dashboard:workflows-executions")
-
-
-@pytest.fixture
-def editor(member):
-    return member(Role.EDITOR)
 
 
 def json_script(response, element_id: str):

@@ -314,16 +314,7 @@ def _http_workflow(url: str, **config_values):
     return workflow
 
 
-@pytest.fixture
-def fresh_graphs():
-    from workflows import engine
-
-    engine._GRAPHS.clear()
-    yield
-    engine._GRAPHS.clear()
-
-
-def test_through_the_engine_the_answer_becomes_the_steps_output(public_net, fresh_graphs):
+def test_through_the_engine_the_answer_becomes_the_steps_output(public_net):
     from workflows.engine import execution_run
     from workflows.services.executions import execution_start
 
@@ -341,7 +332,7 @@ def test_through_the_engine_the_answer_becomes_the_steps_output(public_net, fres
     assert seen.headers["webhook-id"] == f"workflow:{execution.pk}:call"
 
 
-def test_through_the_engine_a_server_error_is_retried_later_and_a_client_error_fails(public_net, fresh_graphs):
+def test_through_the_engine_a_server_error_is_retried_later_and_a_client_error_fails(public_net):
     from workflows.engine import execution_run
     from workflows.services.executions import execution_start
 
@@ -357,7 +348,7 @@ def test_through_the_engine_a_server_error_is_retried_later_and_a_client_error_f
     assert gone.status == ExecutionStatus.FAILED and "answered 410" in gone.error
 
 
-def test_through_the_engine_an_internal_url_fails_the_execution_for_good(public_net, fresh_graphs):
+def test_through_the_engine_an_internal_url_fails_the_execution_for_good(public_net):
     from workflows.engine import execution_run
     from workflows.services.executions import execution_start
 
@@ -448,7 +439,7 @@ def test_a_json_answer_the_database_cannot_store_is_kept_as_text(public_net, ctx
     body.encode("utf-8")
 
 
-def test_through_the_engine_an_answer_with_null_characters_is_stored(public_net, fresh_graphs):
+def test_through_the_engine_an_answer_with_null_characters_is_stored(public_net):
     from workflows.engine import execution_run
     from workflows.services.executions import execution_start
 

@@ -39,16 +39,6 @@ def _workflow(trigger_config=None, *, status=WorkflowStatus.ACTIVE, trigger_type
     return workflow
 
 
-@pytest.fixture(autouse=True)
-def _fresh_graphs():
-    """The engine keeps each version's graph by id for the process; test databases reuse ids."""
-    from workflows import engine
-
-    engine._GRAPHS.clear()
-    yield
-    engine._GRAPHS.clear()
-
-
 @pytest.fixture
 def client():
     return Client(enforce_csrf_checks=True)
