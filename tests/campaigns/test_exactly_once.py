@@ -23,7 +23,7 @@ from crm.models import ActivityKind, Contact, ContactActivity, ContactStatus
 from tests.campaigns.test_delivery import smtp_sink
 from tests.conftest import celery_broker
 from tests.factories import CampaignFactory, WorkspaceFactory
-from tests.workers import wait_for, worker_kill, worker_start
+from tests.workers import empty_broker, wait_for, worker_kill, worker_start
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -39,8 +39,7 @@ def _start_worker(var_dir: Path, smtp_port: int) -> subprocess.Popen:
         var_dir,
         broker=BROKER,
         concurrency=WORKER_PROCESSES,
-        EMAIL_URL=f"smtp://127.0.0.1:{smtp_port}",
-        EMAIL_PROVIDER="",
+        smtp_port=smtp_port,
         SENDING_LEASE_SECONDS=str(LEASE_SECONDS),
         # Small batches: a kill lands mid-batch, with rows claimed, sent and still to send.
         SENDING_BATCH_SIZE="40",
@@ -88,9 +87,7 @@ def _campaign_with_audience() -> tuple[Campaign, set[str], set[str]]:
 
 @pytest.fixture
 def real_broker():
-    with celery_broker(BROKER) as app:
-        with app.connection_for_write() as conn:
-            conn.default_channel.client.flushdb()
+    with empty_broker(BROKER):
         yield
 
 

@@ -7,9 +7,8 @@ from accounts import services
 from accounts.roles import Role
 from core.events import dispatch
 from core.models import DeliveryStatus, Event, EventDelivery
-from tests.conftest import celery_broker
 from tests.factories import MembershipFactory
-from tests.workers import wait_for, worker_kill, worker_start
+from tests.workers import empty_broker, wait_for, worker_kill, worker_start
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -19,9 +18,7 @@ INVITATIONS = 30
 
 @pytest.fixture
 def real_broker():
-    with celery_broker(BROKER) as app:
-        with app.connection_for_write() as conn:
-            conn.default_channel.client.flushdb()
+    with empty_broker(BROKER):
         yield
 
 

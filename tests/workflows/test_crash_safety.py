@@ -20,7 +20,7 @@ from crm.models import Contact, ContactTag
 from tests.campaigns.test_delivery import smtp_sink
 from tests.conftest import celery_broker
 from tests.factories import WorkflowFactory, WorkspaceFactory
-from tests.workers import wait_for, worker_kill, worker_start
+from tests.workers import empty_broker, wait_for, worker_kill, worker_start
 from tests.workflows.engine_kit import activate, definition, node
 from workflows import engine
 from workflows.models import Execution, ExecutionStatus, StepRun, StepStatus
@@ -48,8 +48,7 @@ def _start_worker(var_dir: Path, smtp_port: int) -> subprocess.Popen:
         var_dir,
         broker=BROKER,
         concurrency=4,
-        EMAIL_URL=f"smtp://127.0.0.1:{smtp_port}",
-        EMAIL_PROVIDER="",
+        smtp_port=smtp_port,
         WORKFLOW_LEASE_SECONDS=str(LEASE_SECONDS),
         WORKFLOW_PENDING_GRACE_SECONDS=str(GRACE_SECONDS),
         SENDING_LEASE_SECONDS=str(LEASE_SECONDS),
@@ -70,9 +69,7 @@ def _overdue() -> int:
 
 @pytest.fixture
 def real_broker():
-    with celery_broker(BROKER) as app:
-        with app.connection_for_write() as conn:
-            conn.default_channel.client.flushdb()
+    with empty_broker(BROKER):
         yield
 
 

@@ -3,21 +3,15 @@ and firings that start the workflow for a segment's contacts, or once, never twi
 
 import datetime
 import json
-import os
-import signal
-import subprocess
-import sys
 import zoneinfo
 
 import pytest
-from django.conf import settings
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from pydantic import ValidationError as PydanticValidationError
 
 from builder.components.base import errors_from_pydantic
-from tests.conftest import celery_broker, live_database_url
 from tests.factories import ContactFactory, SegmentFactory, WorkflowFactory, WorkflowVersionFactory, WorkspaceFactory
-from tests.workers import wait_for, worker_kill, worker_start
+from tests.workers import beat_start, empty_broker, wait_for, worker_kill, worker_start
 from workflows import schedule
 from workflows.models import Execution, ExecutionStatus, Workflow, WorkflowStatus
 from workflows.nodes import get_node_type
@@ -28,16 +22,6 @@ pytestmark = pytest.mark.django_db
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 SCHEDULE = get_node_type("schedule")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_graphs():
-    """The engine keeps each version's graph by id for the process; test databases reuse ids."""
-    from workflows import engine
-
-    engine._GRAPHS.clear()
-    yield
-    engine._GRAPHS.clear()
 
 
 def _definition(cron="0 9 * * 1", segment=None, trigger_type="schedule"):
@@ -371,19 +355,8 @@ def test_a_real_beat_and_worker_run_a_scheduled_workflow_for_its_segment(tmp_pat
     contacts = ContactFactory.create_batch(3, workspace=workspace)
     workflow = _workflow("* * * * *", segment=segment.pk, workspace=workspace)
     schedule_sync(workflow=workflow)
-    with celery_broker(BROKER) as app:
-        with app.connection_for_write() as conn:
-            conn.default_channel.client.flushdb()
-        environment = {**os.environ, "DATABASE_URL": live_database_url(), "CELERY_BROKER_URL": BROKER}
-        log = open(tmp_path / "beat.log", "a")  # noqa: SIM115 — closed below
-        beat = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "beat", "--max-interval", "1", "-l", "warning"],
-            cwd=settings.BASE_DIR,
-            env=environment,
-            start_new_session=True,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    with empty_broker(BROKER):
+        beat = beat_start(tmp_path, broker=BROKER)
         worker = worker_start(tmp_path, broker=BROKER)
         executions = Execution.objects.filter(workflow=workflow)
         try:
@@ -394,9 +367,7 @@ def test_a_real_beat_and_worker_run_a_scheduled_workflow_for_its_segment(tmp_pat
                 interval=0.5,
             )
         finally:
-            os.killpg(beat.pid, signal.SIGKILL)
-            beat.wait(10)
-            log.close()
+            worker_kill(beat)
             worker_kill(worker)
     assert {execution.contact_id for execution in executions} == {contact.pk for contact in contacts}
     keys = {execution.trigger_key.rsplit(":", 1)[0] for execution in executions}
