@@ -41,6 +41,13 @@ def fields(error: pytest.ExceptionInfo) -> set[str]:
 # --- create -------------------------------------------------------------------------------------------------
 
 
+def test_every_bad_field_is_named_at_once_and_nothing_is_stored(workspace):
+    with pytest.raises(ValidationError) as error:
+        workflow_create(workspace=workspace, name=" ", description=3, definition={"trigger": []})
+    assert fields(error) == {"name", "description", "definition.trigger"}
+    assert not Workflow.objects.exists()
+
+
 def test_a_new_workflow_without_definition_is_a_manual_trigger_with_nothing_to_do(workspace):
     actor = UserFactory()
     workflow = workflow_create(workspace=workspace, name="  Welcome   leads ", actor=actor)

@@ -9,11 +9,13 @@ number executions already pin.
 """
 
 import copy
+from functools import partial
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import User
+from crm.services.fields import all_or_errors
 from workflows.models import Workflow, WorkflowStatus, WorkflowVersion
 
 NAME_MAX = Workflow._meta.get_field("name").max_length
@@ -107,15 +109,8 @@ def _clean(workflow: Workflow, changes: dict) -> dict:
             workspace=workflow.workspace, definition=v, workflow=workflow if workflow.pk else None
         ),
     }
-    cleaned, errors = {}, {}
-    for name, value in changes.items():
-        try:
-            cleaned[name] = cleaners[name](value)
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
-    if errors:
-        raise ValidationError(errors)
-    return cleaned
+    names = list(changes)
+    return dict(zip(names, all_or_errors(*(partial(cleaners[name], changes[name]) for name in names)), strict=True))
 
 
 def _template(slug) -> dict:
