@@ -5,15 +5,13 @@ Only the text between the CRM markers is replaced; the markers are added at the 
 when it has none yet.
 """
 
-import datetime
 import json
-import platform
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.report import machine, verdict, write_section
+from bench.report import run_header, verdict, write_section
 
 START = "<!-- bench:crm:start -->"
 END = "<!-- bench:crm:end -->"
@@ -106,18 +104,14 @@ def main() -> None:
     results_dir, doc_path = Path(sys.argv[1]), Path(sys.argv[2])
     command = sys.argv[3] if len(sys.argv) > 3 else "make bench"
     results = json.loads((results_dir / "crm.json").read_text())
-    import django
-
-    info = machine()
     lines = [
         START,
-        f"_Last run: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, written by `{command}`._",
-        "",
-        f"- Command: `{command}`",
-        f"- Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM, shared with whatever else runs; "
-        f"load average {results.get('loadavg_start', '?')} before the CRM part",
-        f"- Software: Python {platform.python_version()}, Django {django.get_version()}, "
-        f"PostgreSQL {results.get('pg_version', '?')}",
+        *run_header(
+            command,
+            loadavg=results.get("loadavg_start", "?"),
+            pg_version=results.get("pg_version", "?"),
+            part="the CRM part",
+        ),
         "",
     ]
     verdicts = []

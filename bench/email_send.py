@@ -18,11 +18,9 @@ Writes RESULTS_DIR/email_send.json and the section between the email-send marker
 
 import argparse
 import asyncio
-import datetime
 import email
 import json
 import os
-import platform
 import signal
 import socket
 import subprocess
@@ -118,7 +116,7 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import Workspace  # noqa: E402
 from bench.email_setup import bench_sender, bench_workspace, load_average, postgres_version  # noqa: E402
-from bench.report import machine, verdict, write_section  # noqa: E402
+from bench.report import run_header, verdict, write_section  # noqa: E402
 from campaigns.content import content_clean  # noqa: E402
 from campaigns.events import EMAIL_SENT  # noqa: E402
 from campaigns.models import (  # noqa: E402
@@ -154,6 +152,22 @@ def generate(workspace: Workspace, contacts: int) -> bool:
         )
         cursor.execute("VACUUM ANALYZE crm_contact")
     return True
+
+
+def sink_start(port: int) -> subprocess.Popen:
+    """The SMTP server (this file with --sink) in a process group of its own, once it listens."""
+    smtp = subprocess.Popen(  # noqa: S603 — our own interpreter and arguments
+        [sys.executable, __file__, "--sink", str(port)], stdout=subprocess.PIPE, text=True, start_new_session=True
+    )
+    assert smtp.stdout.readline().strip() == "ready"
+    return smtp
+
+
+def sink_stop(smtp: subprocess.Popen) -> dict:
+    """Stop the SMTP server; what it received: the count, one message and its CPU seconds."""
+    smtp.send_signal(signal.SIGTERM)
+    out, _ = smtp.communicate(timeout=30)
+    return json.loads(out.strip().splitlines()[-1])
 
 
 def free_port() -> int:
@@ -246,10 +260,7 @@ def wait_for(condition, timeout: float, what: str) -> None:
 
 def send_run(workspace: Workspace, sender: Sender, *, workers: int, results_dir: Path) -> dict:
     port = free_port()
-    smtp = subprocess.Popen(  # noqa: S603 — our own interpreter and arguments
-        [sys.executable, __file__, "--sink", str(port)], stdout=subprocess.PIPE, text=True, start_new_session=True
-    )
-    assert smtp.stdout.readline().strip() == "ready"
+    smtp = sink_start(port)
     app.control.purge()  # what an earlier run left on the benchmark's broker would run first
     pool = start_workers(workers, port, results_dir / "email_workers.log")
     try:
@@ -286,9 +297,7 @@ def send_run(workspace: Workspace, sender: Sender, *, workers: int, results_dir:
         cpu = {"workers": process_cpu(worker_pids) - cpu_before["workers"], "postgres": postgres.seconds()}
     finally:
         stop(pool)
-        smtp.send_signal(signal.SIGTERM)
-        out, _ = smtp.communicate(timeout=30)
-    received = json.loads(out.strip().splitlines()[-1])
+        received = sink_stop(smtp)
     cpu["smtp_server"] = received["cpu"]
     sends = EmailSend.objects.filter(campaign=campaign)
     sent = sends.filter(status=SendStatus.SENT)
@@ -326,20 +335,13 @@ def send_run(workspace: Workspace, sender: Sender, *, workers: int, results_dir:
 
 
 def report(results: dict, doc_path: Path, command: str) -> None:
-    info = machine()
     runs = results["runs"]
     best = max(run["per_second"] for run in runs)
     correct = all(run["sent"] == run["received"] == run["rows"] and all(run["checks"].values()) for run in runs)
     ok = correct and best >= TARGET_PER_SECOND
     lines = [
         START,
-        f"_Last run: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, written by `{command}`._",
-        "",
-        f"- Command: `{command}`",
-        f"- Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM, shared with whatever else runs; "
-        f"load average {results['loadavg_start']} before this part",
-        f"- Software: Python {platform.python_version()}, Django {django.get_version()}, "
-        f"PostgreSQL {results['pg_version']}, Redis as cache and broker",
+        *run_header(command, loadavg=results["loadavg_start"], pg_version=results["pg_version"], redis=True),
         "",
         f"**Campaign sending to a local SMTP server**: {results['contacts']:,} contacts, `--workers` Celery worker "
         "processes (one campaign task each, prefork), an aiosmtpd server in a process of its own on the same "

@@ -16,10 +16,8 @@ Writes RESULTS_DIR/email_snapshot.json and the section between the email-snapsho
 """
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -38,7 +36,7 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import Workspace  # noqa: E402
 from bench.email_setup import bench_sender, bench_workspace, load_average, postgres_version  # noqa: E402
-from bench.report import machine, verdict, write_section  # noqa: E402
+from bench.report import run_header, verdict, write_section  # noqa: E402
 from campaigns.models import Campaign, CampaignStatus, EmailSend, Sender  # noqa: E402
 from campaigns.services import campaigns as campaign_services  # noqa: E402
 from crm.models import Contact, ContactStatus  # noqa: E402
@@ -186,17 +184,10 @@ def report(results: dict, doc_path: Path, command: str) -> None:
     runs = results["runs"]
     plain = [run["seconds"] for run in runs if not run["ab_test_percent"]]
     ok = all(run["seconds"] <= TARGET_SECONDS and run["stored"] == results["contacts"] for run in runs)
-    info = machine()
     workspace_made, earlier_made = _provenance(results["generate"]), _provenance(results["earlier"])
     lines = [
         START,
-        f"_Last run: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, written by `{command}`._",
-        "",
-        f"- Command: `{command}`",
-        f"- Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM, shared with whatever else runs; "
-        f"load average {results['loadavg_start']} before this part",
-        f"- Software: Python {platform.python_version()}, Django {django.get_version()}, "
-        f"PostgreSQL {results['pg_version']}",
+        *run_header(command, loadavg=results["loadavg_start"], pg_version=results["pg_version"]),
         "",
         f"**Campaign audience snapshot of {results['contacts']:,} contacts** (plus {results['contacts'] // 20:,} "
         f"unsubscribed ones the audience leaves out; workspace {workspace_made}), into a ledger already holding "

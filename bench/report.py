@@ -55,6 +55,25 @@ def machine() -> dict:
     return {"cpu": cpu, "cores": os.cpu_count(), "ram": ram}
 
 
+def run_header(
+    command: str, *, loadavg: str, pg_version: str, part: str = "this part", redis: bool = False
+) -> list[str]:
+    """The lines each part's section opens with: when and by what it was written, on which machine (and
+    how loaded) and which software."""
+    import django
+
+    info = machine()
+    return [
+        f"_Last run: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, written by `{command}`._",
+        "",
+        f"- Command: `{command}`",
+        f"- Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM, shared with whatever else runs; "
+        f"load average {loadavg} before {part}",
+        f"- Software: Python {platform.python_version()}, Django {django.get_version()}, "
+        f"PostgreSQL {pg_version}" + (", Redis as cache and broker" if redis else ""),
+    ]
+
+
 def verdict(ok: bool) -> str:
     return "meets" if ok else "misses"
 
