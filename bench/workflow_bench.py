@@ -41,8 +41,6 @@ import datetime
 import json
 import math
 import os
-import platform
-import signal
 import subprocess
 import sys
 import time
@@ -58,21 +56,22 @@ django.setup()
 
 import redis  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.db.models import Count  # noqa: E402
 
 from accounts.models import Workspace  # noqa: E402
 from bench import pages as fixture  # noqa: E402
-from bench.email_send import PostgresCpu, free_port, group_pids, process_cpu, stop  # noqa: E402
+from bench.email_send import PostgresCpu, free_port, group_pids, process_cpu, sink_start, sink_stop, stop  # noqa: E402
 from bench.email_setup import bench_sender, bench_workspace, load_average, postgres_version  # noqa: E402
-from bench.report import machine, parse_wrk, verdict, write_section  # noqa: E402
+from bench.report import parse_wrk, run_header, verdict, write_section  # noqa: E402
 from builder import services as builder_services  # noqa: E402
 from builder.form_tokens import form_token  # noqa: E402
 from builder.models import Component, FormSubmission, Page, Site  # noqa: E402
 from campaigns.models import EmailSend, Sender  # noqa: E402
 from config.celery import app  # noqa: E402
 from crm.models import Contact  # noqa: E402
-from workflows.models import Execution, StepRun, Workflow, WorkflowStatus, WorkflowVersion  # noqa: E402
+from workflows.models import Execution, StepRun, Workflow  # noqa: E402
+from workflows.services.workflows import workflow_activate, workflow_create, workflow_update  # noqa: E402
 
 START = "<!-- bench:workflows:start -->"
 END = "<!-- bench:workflows:end -->"
@@ -150,42 +149,14 @@ def form_site(workspace: Workspace, user) -> Component:
 
 
 def workflow_active(workspace: Workspace, user, spec: dict) -> Workflow:
-    """The workspace's benchmark workflow, active on `spec`: through the workflow services when they
-    are there, or written directly otherwise."""
+    """The workspace's benchmark workflow, active on `spec`."""
     workflow = Workflow.objects.filter(workspace=workspace, name=WORKFLOW_NAME).first()
-    try:
-        from workflows.services.workflows import workflow_activate, workflow_create, workflow_update
-
-        if workflow is None:
-            workflow = workflow_create(workspace=workspace, name=WORKFLOW_NAME, definition=spec, actor=user)
-        elif workflow.definition != spec:
-            workflow = workflow_update(workflow=workflow, definition=spec, actor=user)
-        workflow_activate(workflow=workflow, actor=user)
-        workflow.refresh_from_db()
-        return workflow
-    except (ImportError, NotImplementedError):
-        pass
-    from workflows.definition import definition_clean
-    from workflows.nodes import get_node_type
-
-    try:
-        clean = definition_clean(spec, workspace=workspace)
-    except NotImplementedError:
-        clean = spec
-    trigger = get_node_type(clean["trigger"]["type"])
-    with transaction.atomic():
-        workflow = workflow or Workflow.objects.create(workspace=workspace, name=WORKFLOW_NAME, definition=clean)
-        latest = workflow.versions.first()
-        if latest is None or latest.definition != clean:
-            latest = WorkflowVersion.objects.create(
-                workspace=workspace, workflow=workflow, number=(latest.number + 1 if latest else 1), definition=clean
-            )
-        workflow.definition = clean
-        workflow.active_version = latest
-        workflow.status = WorkflowStatus.ACTIVE
-        workflow.trigger_type = clean["trigger"]["type"]
-        workflow.trigger_ref = trigger.ref(trigger.Config.model_validate(clean["trigger"].get("config") or {}))
-        workflow.save()
+    if workflow is None:
+        workflow = workflow_create(workspace=workspace, name=WORKFLOW_NAME, definition=spec, actor=user)
+    elif workflow.definition != spec:
+        workflow = workflow_update(workflow=workflow, definition=spec, actor=user)
+    workflow_activate(workflow=workflow, actor=user)
+    workflow.refresh_from_db()
     return workflow
 
 
@@ -235,14 +206,7 @@ class Processes:
         return proc
 
     def start(self) -> None:
-        smtp = subprocess.Popen(  # noqa: S603
-            [sys.executable, str(Path(__file__).with_name("email_send.py")), "--sink", str(self.smtp_port)],
-            stdout=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-        assert smtp.stdout.readline().strip() == "ready"
-        self.procs["smtp"] = smtp
+        self.procs["smtp"] = sink_start(self.smtp_port)
         app.control.purge()  # what an earlier run left on the benchmark's broker would run first
         bin_dir = Path(sys.executable).parent
         self._start(
@@ -304,11 +268,7 @@ class Processes:
             if name != "smtp":
                 stop(proc)
         smtp = self.procs.get("smtp")
-        if smtp is None:
-            return 0
-        smtp.send_signal(signal.SIGTERM)
-        out, _ = smtp.communicate(timeout=30)
-        return json.loads(out.strip().splitlines()[-1])["count"]
+        return sink_stop(smtp)["count"] if smtp is not None else 0
 
 
 def redis_cpu() -> float:
@@ -562,7 +522,6 @@ def fmt(value: float, digits: int = 0) -> str:
 
 
 def report(results: dict, doc_path: Path, command: str) -> None:
-    info = machine()
     phases = results["phases"]
     sustained = results["sustained_per_second"]
     half = next((p for p in phases if p["name"] == "half"), None)
@@ -588,13 +547,7 @@ def report(results: dict, doc_path: Path, command: str) -> None:
         worker_shown = f"`celery worker --pool {results['pool']} --concurrency {results['workers']}`"
     lines = [
         START,
-        f"_Last run: {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, written by `{command}`._",
-        "",
-        f"- Command: `{command}`",
-        f"- Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM, shared with whatever else runs; "
-        f"load average {results['loadavg_start']} before this part",
-        f"- Software: Python {platform.python_version()}, Django {django.get_version()}, "
-        f"PostgreSQL {results['pg_version']}, Redis as cache and broker",
+        *run_header(command, loadavg=results["loadavg_start"], pg_version=results["pg_version"], redis=True),
         f"- Processes, all on this machine: `uvicorn config.asgi:application --workers {results['web_workers']}` "
         f"(uvloop, httptools), {worker_shown}, `celery beat` "
         "(the sweepers), an aiosmtpd server (`bench/email_send.py --sink`), wrk (`bench/workflow_form.lua`)",
