@@ -140,7 +140,7 @@ function wrap(name, schema, path, control, options, { group = false } = {}) {
     "data-field": path,
   });
   if (group) box.append(el("legend", { text: label }));
-  else if (control.id) box.append(el("label", { for: control.id, text: label + (options.required ? "" : "") }));
+  else if (control.id) box.append(el("label", { for: control.id, text: label }));
   else box.append(el("span", { class: "prop-label", text: label }));
   box.append(control);
   if (schema.description) box.append(el("div", { class: "help", text: schema.description }));
@@ -315,7 +315,7 @@ function field(name, rawSchema, parent, path, options) {
   }
 
   if ((type === "object" || schema.properties) && schema.properties) {
-    if (!value || typeof value !== "object" || Array.isArray(value)) parent[name] = nullable && value === null ? {} : {};
+    if (!value || typeof value !== "object" || Array.isArray(value)) parent[name] = {};
     const box = el("div", { class: "prop-body" });
     const required = new Set(schema.required || []);
     for (const [child, childSchema] of Object.entries(schema.properties)) {
