@@ -35,6 +35,20 @@ def _grace(now: datetime.datetime) -> datetime.datetime:
     return now + datetime.timedelta(seconds=settings.WORKFLOW_PENDING_GRACE_SECONDS)
 
 
+def _pending(*, workflow: Workflow, version_id: int, now: datetime.datetime, **fields) -> Execution:
+    """A new execution (unsaved) waiting for a worker under a grace lease: lost before a worker
+    takes it, the sweeper hands it out once the lease lapses."""
+    return Execution(
+        workspace_id=workflow.workspace_id,
+        workflow=workflow,
+        version_id=version_id,
+        status=ExecutionStatus.PENDING,
+        lease_expires_at=_grace(now),
+        created_at=now,
+        **fields,
+    )
+
+
 def _reentry_allows(*, workflow: Workflow, graph: Graph, contact_ids: list[int], now) -> set[int]:
     """The contacts the workflow's re-entry policy lets start again (one query, or none for "always")."""
     reentry = graph.reentry
@@ -126,16 +140,13 @@ def execution_start(
         Contact.objects.select_for_update().filter(pk=contact.pk).values_list("pk", flat=True).first()
         if not _reentry_allows(workflow=workflow, graph=graph, contact_ids=[contact.pk], now=now):
             return None
-    execution = Execution(
-        workspace_id=workflow.workspace_id,
+    execution = _pending(
         workflow=workflow,
         version_id=version_id,
+        now=now,
         contact=contact,
         trigger_key=_key(trigger_key),
         trigger_data=trigger_data if isinstance(trigger_data, dict) else {},
-        status=ExecutionStatus.PENDING,
-        lease_expires_at=_grace(now),
-        created_at=now,
     )
     if trigger_key:
         if not _insert_unless_keyed(execution):
@@ -174,16 +185,13 @@ def executions_start_many(
         previous = Execution.objects.filter(workflow=workflow, trigger_key__in=list(keys))
         taken = set(previous.values_list("trigger_key", flat=True))
         rows = [
-            Execution(
-                workspace_id=workflow.workspace_id,
+            _pending(
                 workflow=workflow,
                 version_id=pinned,
+                now=now,
                 contact_id=contact_id,
                 trigger_key=key,
                 trigger_data=trigger_data,
-                status=ExecutionStatus.PENDING,
-                lease_expires_at=_grace(now),
-                created_at=now,
             )
             for key, contact_id in keys.items()
             if key not in taken
@@ -250,17 +258,15 @@ def execution_rerun(*, execution: Execution) -> Execution:
     if workflow.status != WorkflowStatus.ACTIVE or workflow.active_version_id is None:
         raise ValidationError({"workflow": ["The workflow isn't active: activate it to re-run its executions."]})
     now = timezone.now()
-    rerun = Execution.objects.create(
-        workspace_id=execution.workspace_id,
+    rerun = _pending(
         workflow=workflow,
         version_id=workflow.active_version_id,
+        now=now,
         contact_id=execution.contact_id,
         trigger_data=execution.trigger_data,
         rerun_of=execution,
-        status=ExecutionStatus.PENDING,
-        lease_expires_at=_grace(now),
-        created_at=now,
     )
+    rerun.save(force_insert=True)
     transaction.on_commit(partial(engine.enqueue_run, rerun.pk))
     _live(rerun)
     return rerun
