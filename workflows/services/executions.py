@@ -374,6 +374,19 @@ def workflow_dry_run(
     return result
 
 
+def _dry_context(workspace, contact, trigger_data: dict, steps: dict, node_id: str, now) -> StepContext:
+    return StepContext(
+        workspace=workspace,
+        contact=contact,
+        trigger=trigger_data,
+        steps=steps,
+        node_id=node_id,
+        now=now,
+        execution=None,
+        dry_run=True,
+    )
+
+
 def _dry_run(graph: Graph, workspace, contact, trigger_data: dict, events: dict, result: dict) -> None:
     steps: dict[str, dict] = {}
     queue = list(dict.fromkeys(graph.targets(TRIGGER_ID)))
@@ -388,16 +401,7 @@ def _dry_run(graph: Graph, workspace, contact, trigger_data: dict, events: dict,
         node_id = queue.pop(0)
         node_type = graph.node_type(node_id)
         config = graph.config(node_id)
-        ctx = StepContext(
-            workspace=workspace,
-            contact=contact,
-            trigger=trigger_data,
-            steps=steps,
-            node_id=node_id,
-            now=now,
-            execution=None,
-            dry_run=True,
-        )
+        ctx = _dry_context(workspace, contact, trigger_data, steps, node_id, now)
         entry = {
             "node_id": node_id,
             "node_type": graph.nodes[node_id]["type"],
@@ -446,15 +450,7 @@ def _dry_goal(graph: Graph, workspace, contact, trigger_data, steps, queue, now)
     for goal_id in graph.goals:
         if goal_id in steps or (queue and queue[0] == goal_id):
             continue
-        ctx = StepContext(
-            workspace=workspace,
-            contact=contact,
-            trigger=trigger_data,
-            steps=steps,
-            node_id=goal_id,
-            now=now,
-            dry_run=True,
-        )
+        ctx = _dry_context(workspace, contact, trigger_data, steps, goal_id, now)
         try:
             if evaluate(graph.config(goal_id).rules, ctx):
                 return goal_id
