@@ -124,7 +124,8 @@ def execution_messages(*, workspace_id: int, changes: dict[int, list]) -> list[d
     from workflows.selectors import execution_rows
     from workflows.serializers import ExecutionSerializer
 
-    rows = {row.pk: row for row in execution_rows(workspace_id=workspace_id, ids=changes)}
+    # Every execution of the burst, however many: the rows' default page would drop the rest unsent.
+    rows = {row.pk: row for row in execution_rows(workspace_id=workspace_id, ids=changes, limit=len(changes))}
     messages = []
     for execution_id, steps in changes.items():
         if execution_id not in rows:

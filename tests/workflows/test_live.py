@@ -180,6 +180,13 @@ def test_messages_for_many_executions_cost_one_query():
     assert len(messages) == 10 and len(captured) == 1
 
 
+def test_a_burst_of_more_executions_than_a_page_announces_every_one():
+    version = ExecutionFactory().version
+    executions = [ExecutionFactory(version=version) for _ in range(250)]
+    messages = live.execution_messages(workspace_id=version.workspace_id, changes={e.pk: [] for e in executions})
+    assert sorted(m["execution"]["id"] for m in messages) == sorted(e.pk for e in executions)
+
+
 def test_the_polling_cursor_follows_changes_in_order_and_breaks_ties_by_id():
     workspace = WorkspaceFactory()
     start = timezone.now()
