@@ -13,6 +13,7 @@ from tests.factories import (
     ContactFactory,
     ExecutionFactory,
     MembershipFactory,
+    StepRunFactory,
     UserFactory,
     WorkflowFactory,
     WorkflowVersionFactory,
@@ -113,3 +114,44 @@ def test_the_monitor_is_live_over_the_websocket(asgi_server, browser_page):
     expect(page.locator("h1 [data-testid=execution-status]")).to_have_text("Failed", timeout=10_000)
     expect(page.locator("[data-testid=execution-error]")).to_contain_text("'company' is undefined")
     expect(indicator).to_have_text("Finished")
+
+
+def test_the_list_counts_only_new_runs_its_filters_would_show_and_a_steps_output_is_shown_as_text(
+    asgi_server, browser_page
+):
+    expect = sync_api.expect
+    workspace = WorkspaceFactory(name="Padaria Lisboa")
+    user = UserFactory(email="ines@example.com")
+    MembershipFactory(workspace=workspace, user=user, role=Role.EDITOR)
+    workflow = WorkflowFactory(workspace=workspace, name="Welcome", status=WorkflowStatus.ACTIVE)
+    version = WorkflowVersionFactory(workflow=workflow, number=1)
+    workflow.active_version = version
+    workflow.save()
+    alice = ContactFactory(workspace=workspace, email="alice@example.com")
+    first = ExecutionFactory(version=version, contact=alice, status=ExecutionStatus.SUCCEEDED)
+    page = browser_page
+
+    page.goto(f"{asgi_server}/accounts/login/?next=/workflows/executions/%3Fq%3Dalice")
+    page.fill("input[name=login]", user.email)
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.get_by_role("button", name="Sign In").click()
+    expect(page.locator(f"tr[data-execution-id='{first.pk}']")).to_be_visible()
+    expect(page.locator("[data-testid=live-indicator]")).to_have_attribute("data-live", "on")
+
+    # A run for someone the contact filter leaves out isn't announced; the next one for Alice is.
+    other = ExecutionFactory(version=version, contact=ContactFactory(workspace=workspace, email="bob@example.com"))
+    live.execution_changed(other)
+    again = ExecutionFactory(version=version, contact=alice)
+    live.execution_changed(again)
+    bar = page.locator("[data-new-rows]")
+    expect(bar).to_be_visible(timeout=10_000)
+    expect(bar).to_contain_text("1 new execution since")
+
+    markup = "<img src=x onerror=document.body.dataset.owned=1>"
+    StepRunFactory(execution=first, node_id="tag", output={"echo": markup}, error=markup)
+    page.goto(f"{asgi_server}/workflows/executions/{first.pk}/")
+    page.locator("[data-select-node=tag]").click()
+    expect(page.locator("[data-testid=step-output]")).to_contain_text(markup)
+    expect(page.locator("[data-testid=step-error]")).to_have_text(markup)
+    assert page.locator("[data-step-body] img").count() == 0
+    assert page.evaluate("document.body.dataset.owned") is None
