@@ -6,6 +6,11 @@
 -- Counts what was sent and what came back per status, so bench/report.py can compare the 201s with
 -- the rows stored. With BENCH_FORM_IDS_DIR set, each thread also writes the submission_id of every
 -- 201 it received to ids-<thread>.txt there, so every acknowledged submission can be looked up.
+--
+-- The workflow benchmark (bench/workflow_bench.py) finds a phase's submissions by their emails and paces
+-- its load: BENCH_FORM_EMAIL_PREFIX replaces the emails' "visitor-<run>" prefix, and
+-- BENCH_FORM_INTERVAL_MS, when above 0, is each connection's mean pause between requests (uniform
+-- 0.5x-1.5x, so the connections drift apart instead of sending in step).
 local forms = {}
 local file = os.getenv("BENCH_FORMS_FILE")
 if file == nil or file == "" then
@@ -21,6 +26,11 @@ if #forms == 0 then
   error("no forms in " .. file)
 end
 local ids_dir = os.getenv("BENCH_FORM_IDS_DIR")
+local prefix = os.getenv("BENCH_FORM_EMAIL_PREFIX")
+if prefix == "" then
+  prefix = nil
+end
+local interval = tonumber(os.getenv("BENCH_FORM_INTERVAL_MS") or "0") or 0
 
 local headers = {
   ["Accept"] = "application/json",
@@ -44,9 +54,17 @@ function setup(thread)
 end
 
 function init(args)
+  math.randomseed(os.time() + (tid or 0))
   if ids_dir and ids_dir ~= "" then
     ids = assert(io.open(string.format("%s/ids-%d.txt", ids_dir, tid), "w"))
     ids:setvbuf("line")
+  end
+end
+
+-- wrk asks every request for a delay once delay() exists: defined only when the load is paced.
+if interval > 0 then
+  function delay()
+    return math.floor(interval * (0.5 + math.random()))
   end
 end
 
@@ -54,7 +72,8 @@ function request()
   sent = sent + 1
   local form = forms[(sent + (tid or 0)) % #forms + 1]
   local body = "name=Bench+Visitor+" .. sent
-    .. "&email=visitor-" .. (run or "0") .. "-" .. (tid or 0) .. "-" .. sent .. "%40bench.example.com"
+    .. "&email=" .. (prefix or ("visitor-" .. (run or "0"))) .. "-" .. (tid or 0) .. "-" .. sent
+    .. "%40bench.example.com"
     .. "&message=" .. message
     .. "&website_url="
     .. "&_ts=" .. form.token

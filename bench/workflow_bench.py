@@ -14,7 +14,7 @@ active workflow on that form:
 
 Then it starts what production runs, all on loopback: uvicorn (`--web-workers`), a Celery worker
 (prefork, `--workers` processes), Celery beat (the sweepers), and an SMTP server (bench/email_send.py
---sink) the worker delivers to. wrk posts the forms (bench/workflow_form.lua): the public endpoint
+--sink) the worker delivers to. wrk posts the forms (bench/form.lua): the public endpoint
 stores the submission and its `form.submitted` event; the worker's event dispatch upserts the
 contact (the CRM's handler) and starts the execution (the workflows handler); the execution runs its
 three steps in one task; the send is delivered by its own task. Latency is measured from the
@@ -284,14 +284,14 @@ def wrk(url: str, forms_file: Path, *, prefix: str, seconds: float, connections:
     env = {
         **os.environ,
         "BENCH_FORMS_FILE": str(forms_file),
-        "BENCH_WF_PREFIX": prefix,
-        "BENCH_WF_INTERVAL_MS": str(interval_ms),
+        "BENCH_FORM_EMAIL_PREFIX": prefix,
+        "BENCH_FORM_INTERVAL_MS": str(interval_ms),
     }
     threads = 2 if connections >= 2 else 1
     load = subprocess.Popen(  # noqa: S603
         [
             *("wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds:.0f}s", "--timeout", "10s"),
-            *("--latency", "-s", str(Path(__file__).with_name("workflow_form.lua")), url),
+            *("--latency", "-s", str(Path(__file__).with_name("form.lua")), url),
         ],
         env=env,
         stdout=subprocess.PIPE,
@@ -550,7 +550,7 @@ def report(results: dict, doc_path: Path, command: str) -> None:
         *run_header(command, loadavg=results["loadavg_start"], pg_version=results["pg_version"], redis=True),
         f"- Processes, all on this machine: `uvicorn config.asgi:application --workers {results['web_workers']}` "
         f"(uvloop, httptools), {worker_shown}, `celery beat` "
-        "(the sweepers), an aiosmtpd server (`bench/email_send.py --sink`), wrk (`bench/workflow_form.lua`)",
+        "(the sweepers), an aiosmtpd server (`bench/email_send.py --sink`), wrk (`bench/form.lua`)",
         f"- Workflow, active in each of {results['forms']} workspaces on its site's contact form: "
         "`form_submitted` → `condition` (email set and ours) → `add_tag` lead → `send_email` "
         "(personalised subject and body, a verified sender)",
