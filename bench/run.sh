@@ -113,6 +113,15 @@ die() {
   exit 1
 }
 
+# With BENCH_STRICT=1, a target the part's section of the document (between its markers) says it misses
+# fails the run.
+strict_check() {
+  local doc=$1 marker=$2 what=$3
+  if [ "$BENCH_STRICT" = "1" ] && grep -q "misses" <(sed -n "/bench:$marker:start/,/bench:$marker:end/p" "$doc"); then
+    die "$what target missed (BENCH_STRICT=1)"
+  fi
+}
+
 [ -x "$PY" ] || die "no .venv; run 'make bench' (it bootstraps) or 'make test' first"
 
 # --- wrk -------------------------------------------------------------------------------------------
@@ -185,9 +194,7 @@ crm_bench() {
   [ "$BENCH_CRM_ONLY" != "1" ] || command="BENCH_CRM_ONLY=1 make bench"
   echo
   "$PY" bench/crm_report.py "$OUT/crm" "$doc" "$command"
-  if [ "$BENCH_STRICT" = "1" ] && grep -q "misses" <(sed -n '/bench:crm:start/,/bench:crm:end/p' "$doc"); then
-    die "CRM target missed (BENCH_STRICT=1)"
-  fi
+  strict_check "$doc" crm "CRM"
 }
 
 email_snapshot_bench() {
@@ -199,9 +206,7 @@ email_snapshot_bench() {
   server_env "$PY" bench/email_snapshot.py "$OUT/email" "$doc" --contacts "$BENCH_EMAIL_SNAPSHOT_CONTACTS" \
     --earlier "$BENCH_EMAIL_SNAPSHOT_EARLIER" --runs "$BENCH_EMAIL_SNAPSHOT_RUNS" --command "$command" \
     2>"$OUT/email_snapshot.log"
-  if [ "$BENCH_STRICT" = "1" ] && grep -q "misses" <(sed -n '/bench:email-snapshot:start/,/bench:email-snapshot:end/p' "$doc"); then
-    die "email snapshot target missed (BENCH_STRICT=1)"
-  fi
+  strict_check "$doc" email-snapshot "email snapshot"
 }
 
 email_send_bench() {
@@ -212,9 +217,7 @@ email_send_bench() {
   echo
   server_env "$PY" bench/email_send.py "$OUT/email" "$doc" --contacts "$BENCH_EMAIL_CONTACTS" \
     --workers "$BENCH_EMAIL_WORKERS" --runs "$BENCH_EMAIL_RUNS" --command "$command" 2>"$OUT/email_send.log"
-  if [ "$BENCH_STRICT" = "1" ] && grep -q "misses" <(sed -n '/bench:email-send:start/,/bench:email-send:end/p' "$doc"); then
-    die "email sending target missed (BENCH_STRICT=1)"
-  fi
+  strict_check "$doc" email-send "email sending"
 }
 
 workflow_bench() {
@@ -228,9 +231,7 @@ workflow_bench() {
     --connections "$BENCH_CONNECTIONS" --flood-seconds "$BENCH_WORKFLOW_FLOOD" --step-seconds "$BENCH_WORKFLOW_STEP" \
     --max-steps "$BENCH_WORKFLOW_STEPS" --half-seconds "$BENCH_WORKFLOW_HALF" --rates "$BENCH_WORKFLOW_RATES" \
     --command "$command" 2>"$OUT/workflow.log"
-  if [ "$BENCH_STRICT" = "1" ] && grep -q "misses" <(sed -n '/bench:workflows:start/,/bench:workflows:end/p' "$doc"); then
-    die "workflow target missed (BENCH_STRICT=1)"
-  fi
+  strict_check "$doc" workflows "workflow"
 }
 
 rm -rf "$OUT"
