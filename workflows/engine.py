@@ -450,7 +450,9 @@ class Runner:
             if self.skip_step:
                 StepRun.objects.filter(pk=self.skip_step).update(status=StepStatus.SKIPPED, finished_at=now)
             self._insert_steps([], now)
-            Execution.objects.filter(pk=self.execution.pk, lease_token=self.token).update(**changes)
+            if not Execution.objects.filter(pk=self.execution.pk, lease_token=self.token).update(**changes):
+                # No longer ours: what this transaction wrote for the run goes with it.
+                transaction.set_rollback(True)
 
     def _finish(self, status: str, now) -> None:
         """End with no step to record (the queue ran out after a goal check)."""
@@ -469,12 +471,14 @@ class Runner:
                 updated_at=now,
             )
             rows = self._insert_steps([], now)
-            if Execution.objects.filter(pk=execution.pk, lease_token=self.token).update(**changes):
-                for row in rows:
-                    _live(execution, row)
-                for name, value in changes.items():
-                    setattr(execution, name, value)
-                _live(execution)
+            if not Execution.objects.filter(pk=execution.pk, lease_token=self.token).update(**changes):
+                transaction.set_rollback(True)  # no longer ours, as in _suspend()
+                return
+            for row in rows:
+                _live(execution, row)
+            for name, value in changes.items():
+                setattr(execution, name, value)
+            _live(execution)
 
 
 def _insert_and_update(rows: list[StepRun], execution_id: int, token: str, changes: dict) -> bool:

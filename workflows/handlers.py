@@ -30,6 +30,9 @@ WAIT_EVENTS = ("email.opened", "email.clicked")
 GOAL_EVENTS = (crm_events.TAG_ADDED, crm_events.TAG_REMOVED, crm_events.CONTACT_UPDATED, crm_events.SCORE_CHANGED)
 
 
+_UNREAD = object()
+
+
 def start_workflows(event) -> None:
     """Start every active workflow of the event's workspace whose trigger this event matches, once
     per workflow and event (the execution's trigger_key is the event's id)."""
@@ -41,11 +44,13 @@ def start_workflows(event) -> None:
         ref = trigger.event_ref(event)
         if ref is not None:
             workflows = workflows.filter(trigger_ref__in=["", ref])
+        contact_id = _UNREAD
         for workflow in workflows:
             graph = engine.graph_for(workflow.active_version_id)
             if graph.trigger.get("type") != trigger.type or not trigger.matches(graph.config("trigger"), event):
                 continue
-            contact_id = trigger.contact_id(event)
+            if contact_id is _UNREAD:  # a form's trigger looks the contact up by email: once per event
+                contact_id = trigger.contact_id(event)
             if contact_id not in contacts:
                 contacts[contact_id] = (
                     Contact.objects.filter(pk=contact_id, workspace_id=event.workspace_id).first()

@@ -267,3 +267,25 @@ def test_an_event_for_a_wait_the_sweeper_just_handed_out_still_reaches_it(
     execution.refresh_from_db()
     assert execution.status == ExecutionStatus.SUCCEEDED
     assert StepRun.objects.get(execution=execution).port == "event"
+
+
+def test_a_recheck_whose_lease_was_taken_meanwhile_leaves_the_row_to_its_new_holder(
+    celery_eager, django_capture_on_commit_callbacks, monkeypatch
+):
+    contact = ContactFactory()
+    with freeze_time(at(2026, 5, 4, 12, 0)):
+        execution = start(goal_workflow(contact), contact)
+    with freeze_time(at(2026, 5, 5, 12, 0)):
+        with django_capture_on_commit_callbacks(execute=True):
+            contact_tags_add(contact=contact, tags=tags_resolve(workspace=contact.workspace, names=["prospect"]))
+        engine.executions_sweep()
+        suspend = engine.Runner._suspend
+
+        def taken_first(runner, *args):
+            Execution.objects.filter(pk=execution.pk).update(lease_token="someone-else")
+            suspend(runner, *args)
+
+        monkeypatch.setattr(engine.Runner, "_suspend", taken_first)
+        engine.execution_run(execution_id=execution.pk)
+    execution.refresh_from_db()
+    assert execution.status == ExecutionStatus.RUNNING and execution.lease_token == "someone-else"
