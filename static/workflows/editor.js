@@ -609,7 +609,8 @@ function renderPanel() {
       },
     });
   build();
-  formBox.append(ruleFieldSuggestions(state.def.nodes.map((node) => node.id).filter((other) => other !== id)));
+  // Beside the form, not in it: a rebuild (another mode, one more branch) empties the form's box.
+  panel.append(ruleFieldSuggestions(state.def.nodes.map((node) => node.id).filter((other) => other !== id)));
 
   const step = state.test && state.test.byNode.get(id);
   if (step) panel.append(stepSection(step));

@@ -353,6 +353,11 @@ function jsonField(name, schema, value, path, set, options) {
   return box;
 }
 
+/** One item of a list's label: "Branches" → "Branch", "Variants" → "Variant". */
+function singular(label) {
+  return label.replace(/(ch|sh|x|ss)es$/, "$1").replace(/([^s])s$/, "$1");
+}
+
 function objectList(name, schema, items, parent, path, options) {
   if (!Array.isArray(parent[name])) parent[name] = [];
   const list = parent[name];
@@ -361,7 +366,7 @@ function objectList(name, schema, items, parent, path, options) {
   list.forEach((item, index) => {
     const itemPath = `${path}.${index}`;
     const row = el("div", { class: "prop-item wf-list-item", "data-field": itemPath });
-    const head = el("div", { class: "wf-list-head" }, el("strong", { text: `${humanize(name).replace(/s$/, "")} ${index + 1}` }));
+    const head = el("div", { class: "wf-list-head" }, el("strong", { text: `${singular(humanize(name))} ${index + 1}` }));
     if (!options.readOnly) {
       head.append(
         el("button", {
@@ -387,7 +392,7 @@ function objectList(name, schema, items, parent, path, options) {
         type: "button",
         class: "btn btn-secondary btn-sm",
         "data-testid": `add-${name}`,
-        text: `Add ${humanize(name).replace(/s$/, "").toLowerCase()}`,
+        text: `Add ${singular(humanize(name)).toLowerCase()}`,
         onclick: () => {
           const item = defaults(items, options.root);
           if ("port" in (items.properties || {}) && !item.port) item.port = `${name.replace(/es$|s$/, "")}_${list.length + 1}`;

@@ -352,3 +352,32 @@ def test_restore_an_older_version_and_a_viewer_only_looks(live_server, browser_p
     expect(page.locator("[data-testid=version-row]")).to_have_count(3)
     expect(page.locator("[data-testid=restore-version]")).to_have_count(0)
     assert not errors, errors
+
+
+def test_a_rules_field_keeps_its_suggestions_after_the_form_is_rebuilt(live_server, browser_page):
+    expect = sync_api.expect
+    workspace = WorkspaceFactory(name="Padaria Lisboa")
+    owner = UserFactory(email="ines@example.com")
+    MembershipFactory(workspace=workspace, user=owner, role=Role.OWNER)
+    definition = {
+        "trigger": {"type": "manual", "config": {}},
+        "nodes": [{"id": "route", "type": "switch", "config": {}, "position": {"x": 340, "y": 100}}],
+        "edges": [{"source": "trigger", "target": "route"}],
+    }
+    workflow = WorkflowFactory(workspace=workspace, name="Router", definition=definition)
+    page = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    sign_in(page, live_server, owner, f"/workflows/{workflow.pk}/edit/")
+    expect(page.locator("[data-testid=workflow-editor]")).to_have_attribute("data-state", "ready")
+    node(page, "route").click()
+    suggestions = page.locator("datalist#wf-rule-fields option[value='contact.email']")
+    expect(suggestions).to_have_count(1)
+    expect(page.locator("[data-testid=properties] .wf-list-item")).to_have_count(0)
+    # A branch rebuilds the form: the rules' field box still offers the contact's fields.
+    page.locator("[data-testid=add-branches]").click()
+    expect(page.locator("[data-testid=properties] .wf-list-item")).to_have_count(1)
+    expect(page.locator("[data-testid=properties] .wf-list-head")).to_have_text(re.compile(r"^Branch 1"))
+    expect(suggestions).to_have_count(1)
+    assert errors == []
