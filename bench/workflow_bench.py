@@ -23,7 +23,7 @@ submission's `created_at` to the execution's `finished_at`, both written by the 
 Phases, each bounded in time:
 1. flood: wrk sends back to back over `--connections` connections for `--flood-seconds`. What the
    pipeline completes per second while the front door is saturated, and the backlog it leaves.
-2. steps: paced load at rising rates (from the flood's completion rate, 1.25 times higher each step, at most
+2. steps: paced load at rising rates (from 0.6 of the flood's completion rate, 1.25 times higher each step, at most
    `--max-steps`), `--step-seconds` each; a rate is sustained when, by the end of its load, no more
    than two seconds' worth of its submissions is still without a finished execution.
 3. half: paced at half the highest sustained rate for `--half-seconds`: p50/p95 there.
@@ -666,7 +666,9 @@ def main() -> None:
         if args.rates:
             rates = [float(rate) for rate in args.rates.split(",")]
         else:
-            start = max(2.0, math.floor(flood["through_per_second"]))
+            # A backlog drains faster than paced load is served (work piles into fewer, fuller tasks), so
+            # the ladder starts below the flood's throughput.
+            start = max(2.0, math.floor(0.6 * flood["through_per_second"]))
             rates = [round(start * 1.25**n) for n in range(args.max_steps)]
         sustained = 0.0
         for n, rate in enumerate(rates, 1):
@@ -674,9 +676,12 @@ def main() -> None:
             if not step["kept_up"]:
                 break
             sustained = max(sustained, step["completed_per_second"])
-        if sustained == 0.0:
-            # Not even the first paced rate kept up: try half of it once, so the half-rate figure exists.
-            step = run.phase("step0", seconds=args.step_seconds, rate=max(1.0, rates[0] / 2))
+        rate = rates[0]
+        while sustained == 0.0 and rate > 1.0:
+            # Not even the first paced rate kept up: step down by halves, so the sustained and half-rate
+            # figures exist.
+            rate = max(1.0, rate / 2)
+            step = run.phase(f"down{rate:g}", seconds=args.step_seconds, rate=rate)
             sustained = step["completed_per_second"] if step["kept_up"] else 0.0
         results["sustained_per_second"] = sustained
         run.phase("half", seconds=args.half_seconds, rate=max(1.0, sustained / 2))
