@@ -110,10 +110,42 @@ class LeaseLost(Exception):
     """The execution is no longer ours: its step is rolled back and the worker moves on."""
 
 
-def _error_text(exc: BaseException) -> str:
+def error_text(exc: BaseException) -> str:
     if isinstance(exc, StepError):
         return str(exc) or type(exc).__name__
     return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def step_port(node_type_name: str, node_type, config, result: Result) -> str:
+    """The port a finished step leaves by ("" when it ends the execution); StepError for a port the
+    node doesn't have."""
+    port = "" if result.exit else result.port or OUT
+    if port and port not in node_type.ports(config):
+        raise StepError(f"The {node_type_name} step left by port {port!r}, which it doesn't have.")
+    return port
+
+
+def queue_after(graph: Graph, node_id: str, port: str, rest: list[str], steps: dict) -> list[str]:
+    """The queue once `node_id` left by `port`: its targets first, so a branch runs to its end before
+    its sibling starts, then the rest; a node already run or queued (branches merging) isn't queued again."""
+    seen = set(rest) | set(steps)
+    return [target for target in dict.fromkeys(graph.targets(node_id, port)) if target not in seen] + rest
+
+
+def goal_reached(graph: Graph, steps: dict, head: str | None, context_for) -> str | None:
+    """The first goal, not yet reached nor next, whose rules hold for `context_for(goal_id)`; a goal
+    whose rules fail to evaluate counts as not reached."""
+    from workflows.conditions import evaluate
+
+    for goal_id in graph.goals:
+        if goal_id in steps or goal_id == head:
+            continue
+        try:
+            if evaluate(graph.config(goal_id).rules, context_for(goal_id)):
+                return goal_id
+        except Exception:
+            log.warning("workflow_goal_error", node=goal_id, exc_info=True)
+    return None
 
 
 @dataclass
@@ -143,22 +175,12 @@ class Runner:
         self.token = execution.lease_token
         state = execution.state or {}
         if "queue" not in state:
-            state = {"queue": self._targets_new(graph.targets(TRIGGER_ID), [], {}), "steps": {}}
+            state = {"queue": queue_after(graph, TRIGGER_ID, OUT, [], {}), "steps": {}}
         self.state = state
         #: A waiting StepRun left behind when a goal was reached, marked skipped with the next step.
         self.skip_step: int | None = None
         #: Logic steps that ran but are recorded with the step after them (see `_advance`).
         self.deferred: list[_Step] = []
-
-    @staticmethod
-    def _targets_new(targets: list[str], queue: list[str], steps: dict) -> list[str]:
-        seen = set(queue) | set(steps)
-        out = []
-        for target in targets:
-            if target not in seen:
-                seen.add(target)
-                out.append(target)
-        return out
 
     def context(self, node_id: str, now: datetime.datetime, signal: dict | None = None) -> StepContext:
         return StepContext(
@@ -199,28 +221,19 @@ class Runner:
                 return
 
     def _goal_reached(self, now) -> bool:
-        from workflows.conditions import evaluate
-
-        steps = self.state["steps"]
-        head = self.state["queue"][0] if self.state["queue"] else None
-        for goal_id in self.graph.goals:
-            if goal_id in steps or goal_id == head:
-                continue
-            ctx = self.context(goal_id, now)
-            try:
-                reached = evaluate(self.graph.config(goal_id).rules, ctx)
-            except Exception:
-                log.warning("workflow_goal_error", execution_id=self.execution.pk, node=goal_id, exc_info=True)
-                continue
-            if reached:
-                wait = self.state.pop("wait", None)
-                if wait and wait.get("step"):
-                    self.skip_step = wait["step"]
-                self.state.pop("signal", None)
-                self.state.pop("attempt", None)
-                self.state["queue"] = [goal_id]
-                return True
-        return False
+        queue = self.state["queue"]
+        goal_id = goal_reached(
+            self.graph, self.state["steps"], queue[0] if queue else None, lambda node: self.context(node, now)
+        )
+        if goal_id is None:
+            return False
+        wait = self.state.pop("wait", None)
+        if wait and wait.get("step"):
+            self.skip_step = wait["step"]
+        self.state.pop("signal", None)
+        self.state.pop("attempt", None)
+        self.state["queue"] = [goal_id]
+        return True
 
     def _step(self, node_id: str, signal: dict | None, now) -> bool:
         """Run one node; True to go on with the next."""
@@ -262,7 +275,7 @@ class Runner:
             self.state, self.deferred = saved, deferred
             if not isinstance(exc, StepError):
                 log.warning("workflow_step_crashed", execution_id=self.execution.pk, node=node_id, exc_info=True)
-            step.error = _error_text(exc)
+            step.error = error_text(exc)
             step.output = None
             try:
                 with transaction.atomic():
@@ -295,9 +308,7 @@ class Runner:
             )
             return False
 
-        port = "" if result.exit else result.port or OUT
-        if port and port not in node_type.ports(config):
-            raise StepError(f"The {step.node_type} step left by port {port!r}, which it doesn't have.")
+        port = step_port(step.node_type, node_type, config, result)
         step.port = port
         state["steps"][node_id] = result.output
         state.pop("wait", None)
@@ -306,8 +317,7 @@ class Runner:
         if result.exit:
             state["queue"] = []
         else:
-            rest = queue[1:]
-            state["queue"] = self._targets_new(self.graph.targets(node_id, port), rest, state["steps"]) + rest
+            state["queue"] = queue_after(self.graph, node_id, port, queue[1:], state["steps"])
         if not state["queue"]:
             self._commit(step, started, finished=True, status=ExecutionStatus.SUCCEEDED, current_node="")
             return False

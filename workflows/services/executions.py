@@ -389,12 +389,17 @@ def _dry_context(workspace, contact, trigger_data: dict, steps: dict, node_id: s
 
 def _dry_run(graph: Graph, workspace, contact, trigger_data: dict, events: dict, result: dict) -> None:
     steps: dict[str, dict] = {}
-    queue = list(dict.fromkeys(graph.targets(TRIGGER_ID)))
+    queue = engine.queue_after(graph, TRIGGER_ID, OUT, [], {})
     reached_goals: set[str] = set()
     while queue and len(result["steps"]) < DRY_RUN_MAX_STEPS:
         now = timezone.now()
         if graph.goals:
-            jumped = _dry_goal(graph, workspace, contact, trigger_data, steps, queue, now)
+            jumped = engine.goal_reached(
+                graph,
+                steps,
+                queue[0] if queue else None,
+                lambda goal_id, now=now: _dry_context(workspace, contact, trigger_data, steps, goal_id, now),
+            )
             if jumped and jumped not in reached_goals:
                 reached_goals.add(jumped)
                 queue = [jumped]
@@ -428,11 +433,9 @@ def _dry_run(graph: Graph, workspace, contact, trigger_data: dict, events: dict,
                     raise StepError("The step kept waiting after it was resumed.")
             if not isinstance(outcome, Result):
                 raise StepError(f"The {entry['node_type']} step returned no result.")
-            port = "" if outcome.exit else outcome.port or OUT
-            if port and port not in node_type.ports(config):
-                raise StepError(f"The {entry['node_type']} step left by port {port!r}, which it doesn't have.")
+            port = engine.step_port(entry["node_type"], node_type, config, outcome)
         except Exception as exc:  # noqa: BLE001 — a step's error is the dry run's outcome, whatever raised it
-            entry.update(status=StepStatus.FAILED, error=engine._error_text(exc))
+            entry.update(status=StepStatus.FAILED, error=engine.error_text(exc))
             entry["duration_ms"] = int((time.monotonic() - started) * 1000)
             result["status"] = ExecutionStatus.FAILED
             return
@@ -440,20 +443,4 @@ def _dry_run(graph: Graph, workspace, contact, trigger_data: dict, events: dict,
         steps[node_id] = outcome.output
         if outcome.exit:
             return
-        seen = set(queue) | set(steps)
-        queue = [target for target in dict.fromkeys(graph.targets(node_id, port)) if target not in seen] + queue
-
-
-def _dry_goal(graph: Graph, workspace, contact, trigger_data, steps, queue, now) -> str | None:
-    from workflows.conditions import evaluate
-
-    for goal_id in graph.goals:
-        if goal_id in steps or (queue and queue[0] == goal_id):
-            continue
-        ctx = _dry_context(workspace, contact, trigger_data, steps, goal_id, now)
-        try:
-            if evaluate(graph.config(goal_id).rules, ctx):
-                return goal_id
-        except Exception:  # noqa: BLE001, S112 — a goal that can't be evaluated is not reached
-            continue
-    return None
+        queue = engine.queue_after(graph, node_id, port, queue, steps)
