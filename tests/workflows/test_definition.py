@@ -563,3 +563,52 @@ def test_any_input_is_cleaned_or_refused_with_named_errors_never_a_crash(definit
         assert all(isinstance(key, str) and key for key in exc.message_dict)
     else:
         assert definition_clean(copy.deepcopy(clean)) == clean
+
+
+def _every_config_field():
+    from workflows.nodes import NODE_TYPES
+
+    for type_name, node_type in sorted(NODE_TYPES.items()):
+        for field in node_type.Config.model_fields:
+            yield type_name, node_type.kind, field
+
+
+#: Fields that take any JSON by design: an HTTP request's body.
+FREE_FIELDS = {("http_request", "body")}
+
+
+@pytest.mark.parametrize("garbage", [[{"x": None}], {"x": [None]}, 10**30])
+@pytest.mark.parametrize(("type_name", "kind", "field"), list(_every_config_field()))
+def test_garbage_in_any_config_field_is_named_by_node_and_field(type_name, kind, field, garbage):
+    if (type_name, field) in FREE_FIELDS:
+        pytest.skip("takes any JSON")
+    if (type_name, field) == ("schedule", "segment") and garbage == 10**30:
+        pytest.xfail("the schedule trigger's segment id has no upper bound yet")
+    if kind == "trigger":
+        errors = errors_of({"trigger": {"type": type_name, "config": {field: garbage}}})
+        prefix = "trigger.config"
+    else:
+        errors = errors_of(chain({"id": "step", "type": type_name, "config": {field: garbage}}))
+        prefix = "nodes.step.config"
+    assert any(key == f"{prefix}.{field}" or key.startswith(f"{prefix}.{field}.") for key in errors), errors
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("type_name", "config", "field"),
+    [
+        ("send_email", {"subject": "Hi", "content": "<p>Hi</p>", "sender": 2**63}, "sender"),
+        ("notify_team", {"subject": "Hi", "members": [2**63]}, "members.0"),
+        ("enroll_workflow", {"workflow": 2**63}, "workflow"),
+    ],
+)
+def test_an_id_past_the_databases_keys_is_named_not_looked_up(type_name, config, field):
+    errors = errors_of(chain({"id": "step", "type": type_name, "config": config}), workspace=WorkspaceFactory())
+    assert f"nodes.step.config.{field}" in errors
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("type_name", ["email_opened", "email_clicked"])
+def test_a_trigger_id_past_the_databases_keys_is_named_not_looked_up(type_name):
+    definition = {"trigger": {"type": type_name, "config": {"campaign": 2**63}}}
+    assert "trigger.config.campaign" in errors_of(definition, workspace=WorkspaceFactory())

@@ -16,7 +16,7 @@ from pydantic import Field, StringConstraints, field_validator
 
 from crm.services.scoring import POINTS_MAX
 from workflows.nodes import register
-from workflows.nodes.base import NodeConfig, NodeType, Result, StepContext, StepError
+from workflows.nodes.base import NodeConfig, NodeType, Result, RowId, StepContext, StepError
 
 #: Stands for the unsubscribe link while the message is rendered, before the ledger row (whose token
 #: the link carries) exists; replaced once it does.
@@ -69,9 +69,8 @@ class SendEmailConfig(NodeConfig):
     preheader: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = Field(
         default="", description="The preview text inboxes show after the subject."
     )
-    sender: int | None = Field(
+    sender: RowId | None = Field(
         default=None,
-        ge=1,
         description="A verified sender; empty for the platform's address.",
         json_schema_extra={"format": "sender"},
     )
@@ -412,7 +411,7 @@ class NotifyTeamConfig(NodeConfig):
     roles: list[Literal["owner", "admin", "editor", "viewer"]] = Field(
         default_factory=list, max_length=4, description="Members with these roles."
     )
-    members: list[Annotated[int, Field(ge=1)]] = Field(
+    members: list[RowId] = Field(
         default_factory=list,
         max_length=100,
         description="These members (user ids).",
@@ -516,8 +515,8 @@ def _enroll_chain(ctx: StepContext) -> list[int]:
 
 
 class EnrollWorkflowConfig(NodeConfig):
-    workflow: int = Field(
-        ge=1, description="The workflow to start for this contact.", json_schema_extra={"format": "workflow"}
+    workflow: RowId = Field(
+        description="The workflow to start for this contact.", json_schema_extra={"format": "workflow"}
     )
 
 

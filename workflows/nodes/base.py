@@ -10,10 +10,10 @@ stable id for the receiver to de-duplicate (http_request).
 
 import datetime
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from django.core.exceptions import ValidationError
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from core.templating import TemplateRenderError, template_compile, template_render
 
@@ -22,6 +22,9 @@ Kind = Literal["trigger", "action", "logic"]
 OUT = "out"
 #: The node id edges start from for the trigger.
 TRIGGER_ID = "trigger"
+#: A config field naming a database row: an id past the 64-bit keys is refused with the field's
+#: error here, not by the database when the workspace's rows are looked up.
+RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class NodeConfig(BaseModel):

@@ -15,7 +15,7 @@ from builder.components.types import FORM_SUBMITTED
 from campaigns.events import EMAIL_CLICKED, EMAIL_OPENED
 from crm.events import CONTACT_CREATED, CONTACT_UNSUBSCRIBED, CONTACT_UPDATED, SCORE_CHANGED, TAG_ADDED, TAG_REMOVED
 from workflows.nodes import register
-from workflows.nodes.base import NodeConfig, TriggerType
+from workflows.nodes.base import NodeConfig, RowId, TriggerType
 
 TagName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 #: Contact fields a field_changed trigger can watch besides custom fields (by key).
@@ -237,9 +237,8 @@ class ContactUnsubscribed(TriggerType):
 
 
 class EmailOpenedConfig(NodeConfig):
-    campaign: int | None = Field(
+    campaign: RowId | None = Field(
         default=None,
-        ge=1,
         description="Only opens of this campaign; empty for any email.",
         json_schema_extra={"format": "campaign"},
     )
