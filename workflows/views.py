@@ -14,7 +14,7 @@ import json
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Q
-from django.http import QueryDict
+from django.http import HttpResponseBadRequest, QueryDict
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -133,8 +133,8 @@ def workflow_list(request, access):
         status = ""
     page = paginate(request, selectors.workflow_list(queryset=workflows).order_by("-updated_at", "-id"))
     for workflow in page:
-        finished = workflow.executions_succeeded + workflow.executions_failed
-        workflow.success_rate = workflow.executions_succeeded * 100 / finished if finished else None
+        rate = selectors.success_rate(workflow.executions_succeeded, workflow.executions_failed)
+        workflow.success_rate = rate * 100 if rate is not None else None
         workflow.trigger_label = _trigger_label(workflow.definition)
     context = {
         "workflows": page,
@@ -174,7 +174,12 @@ def workflow_status(request, access, pk: int):
     """The list's switch: activate (checking the whole definition first) or pause."""
     workflow = _workflow_or_404(access, pk)
     back = _back(request, reverse("dashboard:workflows"))
-    activate = request.POST.get("active") == "1"
+    # Anything but the switch's two values is refused: read as "pause", it would stop a live workflow.
+    if request.POST.get("active") not in ("0", "1"):
+        return HttpResponseBadRequest(
+            "active: expected 1 (activate) or 0 (pause).", content_type="text/plain; charset=utf-8"
+        )
+    activate = request.POST["active"] == "1"
     try:
         if activate:
             version = workflow_activate(workflow=workflow, actor=request.user)

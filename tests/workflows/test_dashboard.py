@@ -221,6 +221,17 @@ def test_pausing_a_draft_is_refused_with_a_message(editor):
     assert "only an active workflow can be paused" in response.content.decode()
 
 
+@pytest.mark.parametrize("data", [{}, {"active": ""}, {"active": "yes"}, {"active": "2"}, {"active": "true"}])
+def test_switch_refuses_a_value_it_does_not_know_naming_it_and_changes_nothing(editor, data):
+    workflow = active_workflow(editor.workspace, name="Live")
+    response = editor.web.post(reverse("dashboard:workflows-status", args=[workflow.pk]), data)
+    assert response.status_code == 400
+    assert "active" in response.content.decode()
+    workflow.refresh_from_db()
+    assert workflow.status == WorkflowStatus.ACTIVE
+    assert WorkflowVersion.objects.filter(workflow=workflow).count() == 1
+
+
 def test_switch_never_redirects_off_site(editor):
     workflow = WorkflowFactory(workspace=editor.workspace, definition=simple_definition())
     url = reverse("dashboard:workflows-status", args=[workflow.pk])
