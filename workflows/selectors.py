@@ -28,6 +28,12 @@ def workspace_zone(workspace) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def success_rate(succeeded: int, failed: int) -> float | None:
+    """Succeeded over finished (succeeded and failed), 0 to 1; None before anything finished."""
+    finished = succeeded + failed
+    return round(succeeded / finished, 4) if finished else None
+
+
 def _count(executions: QuerySet) -> Subquery:
     """COUNT(*) of a correlated execution set, evaluated per returned row only (after LIMIT)."""
     counted = executions.order_by().values("workflow_id").annotate(n=Count("pk")).values("n")
@@ -132,7 +138,7 @@ def workflow_stats(*, workflow: Workflow, days: int = SUMMARY_DAYS, now: datetim
         "cancelled": by_status.get(ExecutionStatus.CANCELLED, 0),
         "running": live.get(ExecutionStatus.PENDING, 0) + live.get(ExecutionStatus.RUNNING, 0),
         "waiting": live.get(ExecutionStatus.WAITING, 0),
-        "success_rate": round(succeeded / (succeeded + failed), 4) if succeeded + failed else None,
+        "success_rate": success_rate(succeeded, failed),
         "avg_duration_ms": round(average) if average is not None else None,
         "p95_duration_ms": _p95(window.filter(timed), figures["timed"]),
         "waiting_at": waiting_at,

@@ -6,6 +6,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from workflows.models import Execution, StepRun, Workflow, WorkflowVersion
+from workflows.selectors import success_rate
 
 ID_MAX = 2**63 - 1
 DEFINITION_HELP = (
@@ -30,8 +31,7 @@ class WorkflowSummarySerializer(serializers.Serializer):
     last_execution_at = serializers.DateTimeField(allow_null=True)
 
     def get_success_rate(self, workflow) -> float | None:
-        finished = workflow.executions_succeeded + workflow.executions_failed
-        return round(workflow.executions_succeeded / finished, 4) if finished else None
+        return success_rate(workflow.executions_succeeded, workflow.executions_failed)
 
 
 class ActiveVersionSerializer(serializers.Serializer):

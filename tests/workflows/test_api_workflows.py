@@ -114,6 +114,11 @@ def test_list_refuses_an_unknown_status_naming_it(editor, assert_error):
     assert_error(editor.client.get(URL, {"status": "running"}), 400, code="validation_error", field="status")
 
 
+def test_list_refuses_a_trigger_type_the_database_can_t_compare_naming_it(editor, assert_error):
+    response = editor.client.get(URL, {"trigger_type": "form\x00submitted"})
+    assert_error(response, 400, code="validation_error", field="trigger_type")
+
+
 def test_list_paginates(editor):
     for n in range(3):
         make(editor.workspace, name=f"W{n}")
