@@ -162,6 +162,11 @@ def _rule_errors(rule, path: str, errors: dict, node_ids) -> None:
         _add(errors, f"{path}.value", "At most 1000 characters.")
 
 
+def tag_key(name) -> str:
+    """A tag's name as the CRM compares it: spaces collapsed, case ignored."""
+    return " ".join(str(name or "").split()).lower()
+
+
 def _is_scalar(value) -> bool:
     return isinstance(value, str | int | float | bool)
 
@@ -187,7 +192,7 @@ class _Data:
                 self._tags = set()
             else:
                 names = contact.tags.values_list("name", flat=True)
-                self._tags = {name.lower() for name in names}
+                self._tags = {tag_key(name) for name in names}
         return self._tags
 
     def get(self, field: str):
@@ -236,7 +241,7 @@ def rule_holds(rule: dict, data: _Data) -> bool:
     op = rule.get("op")
     value = rule.get("value")
     if op in TAG_OPS:
-        has = str(value or "").strip().lower() in data.tags
+        has = tag_key(value) in data.tags
         return has if op == "has_tag" else not has
     found = data.get(str(rule.get("field", "")))
     match op:

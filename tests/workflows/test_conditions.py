@@ -206,6 +206,17 @@ def test_has_tag_reads_the_contacts_tags_case_insensitively():
 
 
 @pytest.mark.django_db
+def test_has_tag_compares_names_as_the_tag_triggers_do():
+    workspace = WorkspaceFactory()
+    contact = ContactFactory(workspace=workspace)
+    ContactTag.objects.create(
+        workspace=workspace, contact=contact, tag=TagFactory(workspace=workspace, name="Hot lead")
+    )
+    ctx = step_context(workspace, contact=contact)
+    assert evaluate({"all": [{"op": "has_tag", "value": "  hot   LEAD "}]}, ctx)
+
+
+@pytest.mark.django_db
 def test_tags_are_read_once_per_evaluation(django_assert_num_queries):
     workspace = WorkspaceFactory()
     contact = ContactFactory(workspace=workspace)

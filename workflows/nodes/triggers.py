@@ -14,8 +14,9 @@ from pydantic import Field, StringConstraints, field_validator
 from builder.components.types import FORM_SUBMITTED
 from campaigns.events import EMAIL_CLICKED, EMAIL_OPENED
 from crm.events import CONTACT_CREATED, CONTACT_UNSUBSCRIBED, CONTACT_UPDATED, SCORE_CHANGED, TAG_ADDED, TAG_REMOVED
+from workflows.conditions import tag_key
 from workflows.nodes import register
-from workflows.nodes.base import NodeConfig, RowId, TriggerType
+from workflows.nodes.base import NodeConfig, RowId, TriggerType, custom_field_errors
 
 TagName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 #: Contact fields a field_changed trigger can watch besides custom fields (by key).
@@ -25,11 +26,6 @@ STANDARD_FIELDS = ("email", "first_name", "last_name", "phone", "company", "stag
 class ContactNotReady(Exception):
     """The event names a contact that isn't committed yet (the CRM's handler of the same event is still
     running): the outbox retries this handler later, when it is."""
-
-
-def tag_key(name) -> str:
-    """A tag's name as the CRM compares it: spaces collapsed, case ignored."""
-    return " ".join(str(name or "").split()).lower()
 
 
 # --- Forms ----------------------------------------------------------------------------------------------
@@ -199,11 +195,7 @@ class FieldChanged(TriggerType):
     def config_errors(self, config: FieldChangedConfig, *, workspace=None, node_ids=None) -> dict[str, list[str]]:
         if workspace is None or not config.field or config.field in STANDARD_FIELDS:
             return {}
-        from crm.models import CustomField
-
-        if not CustomField.objects.filter(workspace=workspace, key=config.field).exists():
-            return {"field": [f"No contact field or custom field {config.field!r}."]}
-        return {}
+        return custom_field_errors(config.field, workspace=workspace)
 
 
 class ScoreThresholdConfig(NodeConfig):
