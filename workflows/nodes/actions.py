@@ -16,7 +16,7 @@ from pydantic import Field, StringConstraints, field_validator
 
 from crm.services.scoring import POINTS_MAX
 from workflows.nodes import register
-from workflows.nodes.base import NodeConfig, NodeType, Result, RowId, StepContext, StepError
+from workflows.nodes.base import NodeConfig, NodeType, Result, RowId, StepContext, StepError, custom_field_errors
 
 #: Stands for the unsubscribe link while the message is rendered, before the ledger row (whose token
 #: the link carries) exists; replaced once it does.
@@ -325,11 +325,7 @@ class UpdateField(NodeType):
             return {"field": [f"A workflow can't change a contact's {config.field}."]}
         if workspace is None or config.field in UPDATABLE_FIELDS:
             return {}
-        from crm.models import CustomField
-
-        if not CustomField.objects.filter(workspace=workspace, key=config.field).exists():
-            return {"field": [f"No contact field or custom field {config.field!r}."]}
-        return {}
+        return custom_field_errors(config.field, workspace=workspace)
 
 
 class AdjustScoreConfig(NodeConfig):

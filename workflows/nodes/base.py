@@ -33,6 +33,16 @@ class NodeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
+def custom_field_errors(key: str, *, workspace) -> dict[str, list[str]]:
+    """For a config's `field` that is no standard contact field: the workspace must have a custom
+    field by that key."""
+    from crm.models import CustomField
+
+    if CustomField.objects.filter(workspace=workspace, key=key).exists():
+        return {}
+    return {"field": [f"No contact field or custom field {key!r}."]}
+
+
 class StepError(Exception):
     """The step failed for good: its message becomes the step's and the execution's error."""
 
