@@ -14,11 +14,12 @@ from pydantic import Field, StringConstraints, field_validator
 from builder.components.types import FORM_SUBMITTED
 from campaigns.events import EMAIL_CLICKED, EMAIL_OPENED
 from crm.events import CONTACT_CREATED, CONTACT_UNSUBSCRIBED, CONTACT_UPDATED, SCORE_CHANGED, TAG_ADDED, TAG_REMOVED
+from crm.services.tags import TAG_NAME_MAX
 from workflows.conditions import tag_key
 from workflows.nodes import register
 from workflows.nodes.base import NodeConfig, RowId, TriggerType, custom_field_errors
 
-TagName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+TagName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TAG_NAME_MAX)]
 #: Contact fields a field_changed trigger can watch besides custom fields (by key).
 STANDARD_FIELDS = ("email", "first_name", "last_name", "phone", "company", "stage", "status")
 
