@@ -19,7 +19,9 @@ from accounts.roles import Perm
 from campaigns.filters import WorkspaceFilterBackend
 from core.api.viewsets import WorkspaceScopedViewSet
 from crm.models import Contact
+from workflows.catalog import node_type_catalog
 from workflows.filters import ExecutionFilter, WorkflowFilter
+from workflows.library import WORKFLOW_TEMPLATES
 from workflows.models import Execution, Workflow, WorkflowVersion
 from workflows.selectors import (
     execution_detail,
@@ -47,6 +49,7 @@ from workflows.serializers import (
     WorkflowVersionSerializer,
     WorkflowWriteSerializer,
 )
+from workflows.services.executions import execution_cancel, execution_rerun, execution_retry, workflow_dry_run
 from workflows.services.workflows import (
     workflow_activate,
     workflow_create,
@@ -165,8 +168,6 @@ class WorkflowViewSet(
     )
     @action(detail=True, methods=["post"])
     def test(self, request, pk=None):
-        from workflows.services.executions import workflow_dry_run
-
         workflow = self.get_object()
         data = _validated(DryRunSerializer, request.data)
         contact = None
@@ -274,8 +275,6 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
     )
     @action(detail=True, methods=["post"])
     def retry(self, request, pk=None):
-        from workflows.services.executions import execution_retry
-
         execution = self.get_object()
         execution_retry(execution=execution)
         return self._respond(execution)
@@ -288,15 +287,11 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
     )
     @action(detail=True, methods=["post"])
     def rerun(self, request, pk=None):
-        from workflows.services.executions import execution_rerun
-
         return self._respond(execution_rerun(execution=self.get_object()), status.HTTP_201_CREATED)
 
     @_EXECUTION_ACTION
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
-        from workflows.services.executions import execution_cancel
-
         execution = self.get_object()
         execution_cancel(execution=execution)
         return self._respond(execution)
@@ -309,8 +304,6 @@ class NodeTypeListView(APIView):
 
     @extend_schema(operation_id="workflow_node_types_list", responses={200: NodeTypeSerializer(many=True)})
     def get(self, request):
-        from workflows.catalog import node_type_catalog
-
         return Response(NodeTypeSerializer(node_type_catalog(), many=True).data)
 
 
@@ -321,6 +314,4 @@ class WorkflowTemplateListView(APIView):
 
     @extend_schema(operation_id="workflow_templates_list", responses={200: WorkflowTemplateSerializer(many=True)})
     def get(self, request):
-        from workflows.library import WORKFLOW_TEMPLATES
-
         return Response(WorkflowTemplateSerializer(WORKFLOW_TEMPLATES, many=True).data)
