@@ -259,6 +259,19 @@ def test_another_workspaces_workflow_is_a_404(editor, name):
     assert other.status == WorkflowStatus.DRAFT
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["{}/edit/", "{}/stats/", "executions/{}/"],
+)
+def test_an_id_past_the_database_s_keys_is_a_404(editor, path):
+    assert editor.web.get(LIST + path.format(2**63)).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["{}/status/", "{}/delete/", "executions/{}/cancel/"])
+def test_posting_to_an_id_past_the_database_s_keys_is_a_404(editor, path):
+    assert editor.web.post(LIST + path.format(2**63), {"active": "1"}).status_code == 404
+
+
 def test_list_pages_refuse_other_methods(editor):
     assert editor.web.post(LIST).status_code == 405
     assert editor.web.get(reverse("dashboard:workflows-new")).status_code == 405
