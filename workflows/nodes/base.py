@@ -172,8 +172,10 @@ class TriggerType(NodeType):
         return None
 
     def matches(self, config: NodeConfig, event) -> bool:
-        """Whether this event starts the workflow (after the ref lookup)."""
-        return True
+        """Whether this event starts the workflow (after the ref lookup): by default, a config with a
+        ref matches the events with the same."""
+        ref = self.ref(config)
+        return not ref or ref == self.event_ref(event)
 
     def contact_id(self, event) -> int | None:
         return event.payload.get("contact_id")

@@ -65,9 +65,6 @@ class FormSubmitted(TriggerType):
     def event_ref(self, event) -> str | None:
         return str(event.payload.get("component_id") or "")
 
-    def matches(self, config: FormSubmittedConfig, event) -> bool:
-        return not config.component or config.component == str(event.payload.get("component_id") or "")
-
     def contact_id(self, event) -> int | None:
         from crm.models import Contact
         from crm.services.fields import email_normalize
@@ -144,9 +141,6 @@ class _TagTrigger(TriggerType):
 
     def event_ref(self, event) -> str | None:
         return tag_key(event.payload.get("tag"))
-
-    def matches(self, config: TagConfig, event) -> bool:
-        return tag_key(config.tag) == tag_key(event.payload.get("tag"))
 
 
 @register
@@ -248,9 +242,6 @@ class _EmailTrigger(TriggerType):
     def event_ref(self, event) -> str | None:
         campaign_id = event.payload.get("campaign_id")
         return str(campaign_id) if campaign_id else ""
-
-    def matches(self, config: EmailOpenedConfig, event) -> bool:
-        return not config.campaign or event.payload.get("campaign_id") == config.campaign
 
     def config_errors(self, config: EmailOpenedConfig, *, workspace=None, node_ids=None) -> dict[str, list[str]]:
         if workspace is None or not config.campaign:
