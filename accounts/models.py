@@ -90,6 +90,15 @@ class Workspace(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def zone(self) -> zoneinfo.ZoneInfo:
+        """The workspace's time zone, in which schedules, waits and reports' days are read. A name the
+        system's zone database no longer knows reads as UTC rather than failing the caller."""
+        try:
+            return zoneinfo.ZoneInfo(self.timezone or "UTC")
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return zoneinfo.ZoneInfo("UTC")
+
 
 class MembershipQuerySet(TenantQuerySet):
     def owners(self) -> "MembershipQuerySet":

@@ -8,6 +8,7 @@ from rest_framework.exceptions import NotFound
 from accounts.authentication import ApiKeyUser, hash_secret
 from accounts.models import ApiKey, AuditEvent, Invitation, Membership, User, Workspace
 from accounts.roles import Perm, Role, can
+from core.ids import ID_MAX
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,15 +23,12 @@ class WorkspaceAccess:
         return can(self.role, perm)
 
 
-_MAX_ID = 2**63 - 1
-
-
 def _workspace_filter(ref: str | int) -> dict:
     ref = str(ref).strip()
     # ASCII digits only ("²".isdigit() is true but int() refuses it), and within a BIGINT, so a
     # strange X-Workspace or URL id is a plain 404 rather than a database error.
     if ref.isascii() and ref.isdigit():
-        return {"workspace_id": int(ref)} if int(ref) <= _MAX_ID else {"pk__in": []}
+        return {"workspace_id": int(ref)} if int(ref) <= ID_MAX else {"pk__in": []}
     return {"workspace__slug": ref}
 
 

@@ -9,7 +9,6 @@ names neither), minus those in an excluded segment or with an excluded tag.
 import datetime
 import operator
 from functools import reduce
-from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
 from django.db.models import (
@@ -40,28 +39,18 @@ from campaigns.models import (
     EngagementKind,
     SendStatus,
 )
+from core.ids import is_object_id
 from core.templating import TemplateRenderError
 from crm.models import ActivityKind, Contact, ContactActivity, ContactTag, Segment, Tag
 from crm.segments import rules_q
 
 AUDIENCE_KEYS = ("segments", "tags", "exclude_segments", "exclude_tags")
 AUDIENCE_IDS_MAX = 100
-ID_MAX = 2**63 - 1
 #: The report's chart: hourly buckets for this long after the start, daily after.
 HOURLY_FOR = datetime.timedelta(hours=48)
 TOP_LINKS = 50
 #: Who a preview shows when no contact is picked and the workspace has none yet.
 SAMPLE_CONTACT = {"email": "jane.doe@example.com", "first_name": "Jane", "last_name": "Doe", "company": "Example Inc."}
-
-
-def workspace_zone(workspace) -> ZoneInfo:
-    """The workspace's time zone, in which schedules are read and the report's days are cut."""
-    return ZoneInfo(workspace.timezone or "UTC")
-
-
-def is_object_id(value) -> bool:
-    """A value that can name a row: a positive whole number within the database's 64-bit ids."""
-    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= ID_MAX
 
 
 def _audience_resolve(workspace, audience) -> tuple[dict, dict[int, Segment]]:
@@ -234,7 +223,7 @@ def _timeline(campaign: Campaign) -> list[dict]:
     start = campaign.started_at
     switch = start + HOURLY_FOR
     engagements = EmailEngagement.objects.filter(campaign=campaign).exclude(kind=EngagementKind.OPEN, machine=True)
-    zone = workspace_zone(campaign.workspace)
+    zone = campaign.workspace.zone
     buckets: dict[datetime.datetime, dict] = {}
     hour = start.replace(minute=0, second=0, microsecond=0)
     while hour < min(switch, timezone.now()):

@@ -10,7 +10,8 @@ from campaigns.models import (
     Sender,
     SendingSettings,
 )
-from campaigns.selectors import ID_MAX, rate
+from campaigns.selectors import rate
+from core.ids import ID_MAX
 from crm.models import Contact
 from crm.services.gdpr import REASON_MAX, SUPPRESSED
 

@@ -21,6 +21,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from accounts.models import Membership
+from core.ids import is_object_id
 from core.logging import get_logger
 from workflows import live
 
@@ -35,13 +36,9 @@ MEMBERSHIP_SECONDS = 30.0
 PENDING_STEPS_MAX = 50
 
 
-#: Ids are 64-bit; a longer number in the URL names no workspace (and would overflow SQLite).
-ID_MAX = 2**63 - 1
-
-
 @database_sync_to_async
 def _is_member(user, workspace_id: int) -> bool:
-    if not 1 <= workspace_id <= ID_MAX:
+    if not is_object_id(workspace_id):
         return False
     return Membership.objects.filter(user_id=user.pk, workspace_id=workspace_id).exists()
 

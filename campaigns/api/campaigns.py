@@ -21,7 +21,6 @@ from campaigns.selectors import (
     campaign_progress,
     campaign_recipient_count,
     campaign_stats,
-    workspace_zone,
 )
 from campaigns.serializers import (
     AudienceSerializer,
@@ -81,7 +80,7 @@ class CampaignViewSet(
     def get_serializer_context(self) -> dict:
         context = super().get_serializer_context()
         if not getattr(self, "swagger_fake_view", False):
-            context["zone"] = workspace_zone(self.workspace)
+            context["zone"] = self.workspace.zone
         return context
 
     def _respond(self, campaign: Campaign, status_code: int = status.HTTP_200_OK) -> Response:

@@ -33,8 +33,6 @@ from campaigns.selectors import (
     campaign_audience,
     campaign_render,
     campaign_sample_contact,
-    is_object_id,
-    workspace_zone,
 )
 from campaigns.services.senders import sending_settings_get
 from campaigns.services.sends import campaign_dispatch, email_send_create
@@ -42,6 +40,7 @@ from campaigns.tracking import new_send_token
 from core.bulk import bulk_insert
 from core.enqueue import enqueue
 from core.events import emit
+from core.ids import is_object_id
 from core.logging import get_logger
 from core.templating import template_compile
 from crm.services.fields import email_normalize
@@ -318,7 +317,7 @@ def campaign_schedule(*, campaign: Campaign, scheduled_at: datetime.datetime) ->
     if not isinstance(scheduled_at, datetime.datetime):
         raise ValidationError({"scheduled_at": ["A date and time, e.g. 2026-05-01T09:00:00+02:00."]})
     campaign = _locked(campaign)
-    zone = workspace_zone(campaign.workspace)
+    zone = campaign.workspace.zone
     if timezone.is_naive(scheduled_at):
         scheduled_at = scheduled_at.replace(tzinfo=zone)
     now = timezone.now()

@@ -448,3 +448,9 @@ def test_audit_log_entry_shape(owner, audit_trail):
         "changes",
     }
     assert body["action"] == "api_key.created"
+
+
+def test_a_workspace_reads_its_time_zone_and_falls_back_to_utc_for_a_name_no_longer_known():
+    assert WorkspaceFactory(timezone="America/New_York").zone.key == "America/New_York"
+    # Stored before the zone database dropped it: schedules and reports read it as UTC, not fail.
+    assert WorkspaceFactory(timezone="Mars/Olympus_Mons").zone.key == "UTC"
