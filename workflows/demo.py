@@ -18,15 +18,16 @@ from builder.components import REGISTRY as COMPONENT_TYPES
 from builder.models import Component
 from campaigns.models import Sender, SenderStatus
 from crm.models import Contact, ContactStatus
+from workflows.library import HELLO
 from workflows.models import Execution, ExecutionStatus, StepRun, StepStatus, Workflow
 from workflows.services.workflows import workflow_activate, workflow_create
 
 SEED = 2028
 WELCOME_NAME = "Welcome new leads"
 WELCOME_DESCRIPTION = "Everyone who sends the site's contact form is tagged as a lead and gets a welcome email."
-WELCOME_SUBJECT = "Welcome, {{ contact.first_name | default('there') }}!"
+WELCOME_SUBJECT = f"Welcome, {HELLO}!"
 WELCOME_CONTENT = (
-    "<p>Hi {{ contact.first_name | default('there') }},</p>"
+    f"<p>Hi {HELLO},</p>"
     "<p>Thanks for getting in touch: we read every message and will reply within a working day.</p>"
     "<p>Meanwhile, our latest case studies show how teams like yours doubled their sign-ups.</p>"
     "<p>— Maya, Acme Marketing</p>"
