@@ -265,7 +265,7 @@ class ExecutionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Workspa
         return ExecutionSerializer if self.action == "list" else ExecutionDetailSerializer
 
     def _respond(self, execution: Execution, status_code: int = status.HTTP_200_OK) -> Response:
-        execution = execution_detail(queryset=Execution.objects.for_workspace(self.workspace)).get(pk=execution.pk)
+        execution = self.get_queryset().get(pk=execution.pk)
         return Response(ExecutionDetailSerializer(execution).data, status=status_code)
 
     @extend_schema(

@@ -128,6 +128,22 @@ def test_list_searches_name_and_description_and_filters_by_status(editor):
     assert 'data-testid="workflows-no-match"' in response.content.decode()
 
 
+@pytest.mark.parametrize("query", ["?status=%00", "?status=draft%00", "?page=x", "?page=-1", "?page=99999"])
+def test_list_ignores_filters_it_cannot_read(editor, query):
+    workflow = WorkflowFactory(workspace=editor.workspace)
+    response = editor.web.get(LIST + query)
+    assert response.status_code == 200
+    assert [row.pk for row in response.context["workflows"]] == [workflow.pk]
+
+
+@pytest.mark.parametrize("search", ["a\x00b", "x" * 5000, "%_%"])
+def test_list_searches_for_any_text_without_failing(editor, search):
+    WorkflowFactory(workspace=editor.workspace, name="Welcome")
+    response = editor.web.get(LIST, {"q": search})
+    assert response.status_code == 200
+    assert list(response.context["workflows"]) == []
+
+
 def test_list_pages_through_many_workflows_at_a_constant_query_count(editor, django_assert_max_num_queries):
     for index in range(3):
         run(active_workflow(editor.workspace, name=f"Flow {index}"))
