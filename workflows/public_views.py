@@ -22,7 +22,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
@@ -33,10 +33,10 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from core.api.errors import error_response
 from core.logging import get_logger
 from core.public_requests import Refusal, body_read, declared_size_check, throttle
-from crm.models import ContactSource
-from crm.services.contacts import contact_upsert
-from workflows.models import Execution, Workflow
+from workflows.models import Workflow
 from workflows.nodes.external import WebhookConfig, json_problem
+from workflows.selectors import execution_for_trigger
+from workflows.services.executions import execution_start_from_webhook
 
 log = get_logger(__name__)
 
@@ -75,7 +75,12 @@ def _hook(request: HttpRequest, token: str) -> JsonResponse:
         "headers": {name: request.headers[name] for name in TRIGGER_HEADERS if name in request.headers},
     }
     try:
-        execution = _start(workflow, config, email, trigger_data, key)
+        execution = execution_start_from_webhook(
+            workflow=workflow, email=email, trigger_data=trigger_data, trigger_key=key
+        )
+    except ValidationError as exc:
+        field = config.email_field
+        raise Refusal(400, "validation_error", f"Invalid input: {field}.", {field: exc.message_dict["email"]}) from None
     except DatabaseError:
         log.warning("webhook_store_failed", workflow_id=workflow.pk, exc_info=True)
         raise Refusal(
@@ -83,7 +88,7 @@ def _hook(request: HttpRequest, token: str) -> JsonResponse:
         ) from None
     if execution is not None:
         return JsonResponse({"execution_id": execution.pk}, status=202)
-    earlier = Execution.objects.filter(workflow=workflow, trigger_key=key).values_list("pk", flat=True).first()
+    earlier = execution_for_trigger(workflow=workflow, trigger_key=key)
     if earlier is not None:
         return JsonResponse({"execution_id": earlier, "duplicate": True}, status=200)
     return JsonResponse(
@@ -151,23 +156,3 @@ def _trigger_key(headers) -> str:
         problem = "Must be 1 to 150 printable characters without spaces."
         raise Refusal(400, "validation_error", "Invalid input: webhook-id.", {"webhook-id": [problem]})
     return f"hook:{sent}"
-
-
-@transaction.atomic
-def _start(workflow: Workflow, config: WebhookConfig, email: str, trigger_data: dict, key: str):
-    from workflows.services.executions import execution_start
-
-    contact = None
-    if email:
-        try:
-            contact, _created = contact_upsert(
-                workspace=workflow.workspace,
-                email=email,
-                source=ContactSource.API,
-                source_ref=f"workflow:{workflow.pk}",
-            )
-        except ValidationError as exc:
-            messages = exc.message_dict.get("email", exc.messages) if hasattr(exc, "error_dict") else exc.messages
-            field = config.email_field
-            raise Refusal(400, "validation_error", f"Invalid input: {field}.", {field: messages}) from None
-    return execution_start(workflow=workflow, contact=contact, trigger_data=trigger_data, trigger_key=key)

@@ -192,3 +192,8 @@ def component_workflows(*, component) -> QuerySet[Workflow]:
         Q(**{draft_config: ref}) | Q(**{draft_config: ""}) | Q(**{f"{draft_config}__isnull": True})
     )
     return Workflow.objects.for_workspace(component.workspace).filter(active | draft).order_by("name", "id")
+
+
+def execution_for_trigger(*, workflow: Workflow, trigger_key: str) -> int | None:
+    """The id of the execution this trigger key already started in the workflow, if any."""
+    return Execution.objects.filter(workflow=workflow, trigger_key=trigger_key).values_list("pk", flat=True).first()

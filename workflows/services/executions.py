@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from crm.models import Contact
+from crm.models import Contact, ContactSource
+from crm.services.contacts import contact_upsert
 from workflows import engine
 from workflows.definition import Graph
 from workflows.models import (
@@ -156,6 +157,20 @@ def execution_start(
     transaction.on_commit(partial(engine.run_or_enqueue, execution.pk))
     _live(execution)
     return execution
+
+
+@transaction.atomic
+def execution_start_from_webhook(
+    *, workflow: Workflow, email: str, trigger_data: dict, trigger_key: str
+) -> Execution | None:
+    """A webhook call's execution, for the contact with `email` (made or merged into first) or for
+    nobody when it is blank; None as for execution_start(). ValidationError on `email`."""
+    contact = None
+    if email:
+        contact, _created = contact_upsert(
+            workspace=workflow.workspace, email=email, source=ContactSource.API, source_ref=f"workflow:{workflow.pk}"
+        )
+    return execution_start(workflow=workflow, contact=contact, trigger_data=trigger_data, trigger_key=trigger_key)
 
 
 #: Contacts handled per statement by executions_start_many.
