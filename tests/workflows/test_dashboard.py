@@ -182,6 +182,9 @@ def test_new_blank_workflow_takes_the_given_name(editor):
     [
         ({"template": "no-such-template"}, "No workflow template"),
         ({"template": "", "name": "x" * 201}, "Couldn&#x27;t create the workflow"),
+        ({"template": "", "name": "Hot\x00leads"}, "Couldn&#x27;t create the workflow"),
+        ({"template": "welcome\x00"}, "Couldn&#x27;t create the workflow"),
+        ({"template": "x" * 5000}, "Couldn&#x27;t create the workflow"),
     ],
 )
 def test_new_with_bad_input_creates_nothing_and_says_why(editor, data, message):
