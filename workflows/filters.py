@@ -12,7 +12,6 @@ from drf_spectacular.utils import extend_schema_field
 
 from crm.models import Contact
 from workflows.models import Execution, ExecutionStatus, Workflow, WorkflowStatus
-from workflows.selectors import workspace_zone
 
 #: Earlier or later than this is a typing mistake, and near year 1 or 9999 a conversion between
 #: time zones would overflow.
@@ -83,6 +82,6 @@ class ExecutionFilter(django_filters.FilterSet):
         if not isinstance(moment, datetime.datetime):
             moment = datetime.datetime.combine(moment, datetime.time.min)
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=workspace_zone(self.workspace))
+            moment = moment.replace(tzinfo=self.workspace.zone)
         lookup = "created_at__gte" if name == "created_after" else "created_at__lt"
         return queryset.filter(**{lookup: moment})

@@ -4,7 +4,6 @@ component starts."""
 
 import datetime
 import math
-from zoneinfo import ZoneInfo
 
 from django.db.models import Avg, Count, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, TruncDate
@@ -19,13 +18,6 @@ STATS_DAYS_MAX = 365
 #: The trigger a form component starts.
 FORM_TRIGGER = "form_submitted"
 LIVE = (ExecutionStatus.PENDING, ExecutionStatus.RUNNING, ExecutionStatus.WAITING)
-
-
-def workspace_zone(workspace) -> ZoneInfo:
-    try:
-        return ZoneInfo(workspace.timezone or "UTC")
-    except (ValueError, KeyError):
-        return ZoneInfo("UTC")
 
 
 def success_rate(succeeded: int, failed: int) -> float | None:
@@ -89,7 +81,7 @@ def workflow_stats(*, workflow: Workflow, days: int = SUMMARY_DAYS, now: datetim
     workspace's time zone the succeeded and failed ones. `running` and `waiting` and `waiting_at`
     (contacts waiting at each node) are as of now, whenever the execution started."""
     now = now or timezone.now()
-    zone = workspace_zone(workflow.workspace)
+    zone = workflow.workspace.zone
     today = now.astimezone(zone).date()
     first_day = today - datetime.timedelta(days=days - 1)
     since = datetime.datetime.combine(first_day, datetime.time.min, tzinfo=zone)

@@ -5,10 +5,10 @@ definition in full, names, ids in the workspace), naming each field."""
 from django.urls import reverse
 from rest_framework import serializers
 
+from core.ids import ID_MAX
 from workflows.models import Execution, StepRun, Workflow, WorkflowVersion
 from workflows.selectors import success_rate
 
-ID_MAX = 2**63 - 1
 DEFINITION_HELP = (
     '{"trigger": {"type", "config"}, "nodes": [{"id", "type", "config", "position"?, "name"?}], '
     '"edges": [{"source", "target", "port"?}], "reentry"?: {"policy": "always|once|interval", "days"?}}; '
