@@ -8,17 +8,10 @@ from collections import Counter
 import pytest
 from django.core.exceptions import ValidationError
 
+from accounts.models import Workspace
 from tests.workflows.steps import ports_of, run_node, step_context, utc
 from workflows.definition import definition_clean
 from workflows.nodes import get_node_type
-
-
-class Workspace:
-    pk = 1
-    name = "Northwind"
-
-    def __init__(self, timezone="UTC"):
-        self.timezone = timezone
 
 
 class Contact:
@@ -44,7 +37,7 @@ class Execution:
 
 def ctx(timezone="UTC", *, contact=None, execution=None, now=None, signal=None, dry_run=False, trigger=None):
     return step_context(
-        Workspace(timezone),
+        Workspace(pk=1, name="Northwind", timezone=timezone),  # unsaved: these steps read no rows
         contact=contact or Contact(),
         execution=execution,
         now=now,

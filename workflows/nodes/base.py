@@ -15,6 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal
 from django.core.exceptions import ValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.ids import ID_MAX
 from core.templating import TemplateRenderError, template_compile, template_render
 
 Kind = Literal["trigger", "action", "logic"]
@@ -24,7 +25,7 @@ OUT = "out"
 TRIGGER_ID = "trigger"
 #: A config field naming a database row: an id past the 64-bit keys is refused with the field's
 #: error here, not by the database when the workspace's rows are looked up.
-RowId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+RowId = Annotated[int, Field(ge=1, le=ID_MAX)]
 
 
 class NodeConfig(BaseModel):

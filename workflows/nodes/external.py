@@ -12,7 +12,7 @@ from pydantic import Field, field_validator
 from crm.models import Segment
 from workflows.models import Workflow
 from workflows.nodes import register
-from workflows.nodes.base import NodeConfig, TriggerType
+from workflows.nodes.base import NodeConfig, RowId, TriggerType
 
 CRON_FIELDS = ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")
 _CRON_FIELD = re.compile(r"[0-9A-Za-z*/,-]+")
@@ -105,9 +105,8 @@ class ScheduleConfig(NodeConfig):
         description="When to run, as cron's 'minute hour day-of-month month day-of-week', in the workspace's "
         "time zone. Day of month and day of week must both match.",
     )
-    segment: int | None = Field(
+    segment: RowId | None = Field(
         None,
-        gt=0,
         title="Segment",
         description="Run once for each contact in this segment; without one, run once with no contact.",
     )

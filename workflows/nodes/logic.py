@@ -9,7 +9,7 @@ engine parks the execution in the database, and when it is resumed calls `run()`
 import datetime
 import hashlib
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, WithJsonSchema
 
@@ -30,13 +30,6 @@ UNTIL_MIN, UNTIL_MAX = datetime.datetime(2000, 1, 1), datetime.datetime(2100, 1,
 
 def _rules_default() -> dict:
     return {"all": []}
-
-
-def workspace_zone(workspace) -> ZoneInfo:
-    try:
-        return ZoneInfo(workspace.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 class Duration(NodeConfig):
@@ -220,7 +213,7 @@ class Wait(NodeType):
     Config = WaitConfig
 
     def until(self, ctx: StepContext, config: WaitConfig) -> datetime.datetime:
-        zone = workspace_zone(ctx.workspace)
+        zone = ctx.workspace.zone
         if config.mode == "duration":
             return config.duration.after(ctx.now, zone)
         problems = self.config_errors(config)
@@ -282,7 +275,7 @@ class WaitForEvent(NodeType):
             if ctx.signal.get("reason") == "event":
                 return Result(output={"event": ctx.signal.get("event") or {}}, port="event")
             return Result(output={"timed_out": True}, port="timeout")
-        until = config.timeout.after(ctx.now, workspace_zone(ctx.workspace))
+        until = config.timeout.after(ctx.now, ctx.workspace.zone)
         return Result(
             output={"until": until.isoformat(), "event": config.event},
             wait_until=until,
