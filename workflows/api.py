@@ -6,7 +6,6 @@ back through the viewset's queryset.
 Viewers read everything, validation included (it writes nothing); editing, activating, pausing,
 test runs and acting on executions need the role that writes content."""
 
-from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -18,7 +17,7 @@ from rest_framework.views import APIView
 from accounts.roles import Perm
 from campaigns.filters import WorkspaceFilterBackend
 from core.api.viewsets import WorkspaceScopedViewSet
-from crm.models import Contact
+from crm.selectors.contacts import contact_in_workspace
 from workflows.catalog import node_type_catalog
 from workflows.filters import ExecutionFilter, WorkflowFilter
 from workflows.library import WORKFLOW_TEMPLATES
@@ -170,11 +169,8 @@ class WorkflowViewSet(
     def test(self, request, pk=None):
         workflow = self.get_object()
         data = _validated(DryRunSerializer, request.data)
-        contact = None
-        if (contact_id := data.get("contact")) is not None:
-            contact = Contact.objects.for_workspace(self.workspace).filter(pk=contact_id).first()
-            if contact is None:
-                raise ValidationError({"contact": [f"No contact with id {contact_id} in this workspace."]})
+        contact_id = data.get("contact")
+        contact = None if contact_id is None else contact_in_workspace(workspace=self.workspace, contact_id=contact_id)
         definition = workflow_definition_clean(
             workspace=self.workspace, definition=data.get("definition", workflow.definition), workflow=workflow
         )

@@ -5,7 +5,6 @@ answer with the campaign read back through the viewset's queryset (figures annot
 Sending, scheduling, pausing, resuming, cancelling and test sends need the role that writes content
 (editor and up), the one that publishes sites; reading, previews and counts need membership only."""
 
-from django.core.exceptions import ValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
@@ -48,7 +47,7 @@ from campaigns.services.campaigns import (
     campaign_update,
 )
 from core.api.viewsets import WorkspaceScopedViewSet
-from crm.models import Contact
+from crm.selectors.contacts import contact_in_workspace
 
 _STATE_CHANGE = extend_schema(request=OpenApiTypes.OBJECT, responses={200: CampaignSerializer})
 
@@ -153,11 +152,7 @@ class CampaignViewSet(
     def preview(self, request, pk=None):
         campaign = self.get_object()
         contact_id = self._validated(PreviewQuerySerializer, request.query_params).get("contact")
-        contact = None
-        if contact_id is not None:
-            contact = Contact.objects.for_workspace(self.workspace).filter(pk=contact_id).first()
-            if contact is None:
-                raise ValidationError({"contact": [f"No contact with id {contact_id} in this workspace."]})
+        contact = None if contact_id is None else contact_in_workspace(workspace=self.workspace, contact_id=contact_id)
         return Response(RenderedSerializer(campaign_preview(campaign, contact)).data)
 
     @extend_schema(responses={200: StatsSerializer})

@@ -99,3 +99,12 @@ def ordering_resolve(ordering: str) -> list:
     descending = terms[0].startswith("-")
     order.append("-id" if descending else "id")
     return order
+
+
+def contact_in_workspace(*, workspace, contact_id: int, field: str = "contact") -> Contact:
+    """The workspace's contact with this id; ValidationError on `field` when it has none (a preview
+    or a test run asked for someone who isn't there)."""
+    contact = Contact.objects.for_workspace(workspace).filter(pk=contact_id).first()
+    if contact is None:
+        raise ValidationError({field: [f"No contact with id {contact_id} in this workspace."]})
+    return contact
