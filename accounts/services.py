@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.authentication import ApiKeyUser, generate_api_key, hash_secret
+from accounts.events import WORKSPACE_TIMEZONE_CHANGED
 from accounts.models import (
     ApiKey,
     AuditAction,
@@ -168,6 +169,14 @@ def workspace_update(
             target=workspace,
             ip=ip,
             changes=changes,
+        )
+    if "timezone" in changes:
+        # Whatever runs on the workspace's clock (scheduled workflows) re-reads it.
+        emit(
+            workspace=workspace,
+            type=WORKSPACE_TIMEZONE_CHANGED,
+            payload={"timezone": workspace.timezone, "previous": changes["timezone"][0]},
+            subject=workspace,
         )
     return workspace
 

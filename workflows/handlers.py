@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.events import WORKSPACE_TIMEZONE_CHANGED
 from core.events import on
 from core.logging import get_logger
 from crm import events as crm_events
@@ -150,6 +151,16 @@ def wanted(workspace_id: int, event_type: str, payload: dict) -> bool:
         live = Execution.objects.filter(contact_id=contact_id).live().values_list("version_id", flat=True)
         return any(engine.graph_for(version_id).goals for version_id in set(live))
     return False
+
+
+@on(WORKSPACE_TIMEZONE_CHANGED)
+def schedules_resync(event) -> None:
+    """The workspace's clock changed: its scheduled workflows' beat entries move to the new zone."""
+    from workflows.schedule import schedule_sync
+
+    active = Workflow.objects.active().filter(workspace_id=event.workspace_id, trigger_type="schedule")
+    for workflow in active.select_related("active_version", "workspace"):
+        schedule_sync(workflow=workflow)
 
 
 def _register() -> None:

@@ -9,6 +9,7 @@ import pytest
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from pydantic import ValidationError as PydanticValidationError
 
+from accounts.services import workspace_update
 from builder.components.base import errors_from_pydantic
 from tests.factories import ContactFactory, SegmentFactory, WorkflowFactory, WorkflowVersionFactory, WorkspaceFactory
 from tests.workers import beat_start, empty_broker, wait_for, worker_kill, worker_start
@@ -101,6 +102,16 @@ class TestSync:
         task = schedule_sync(workflow=workflow)
         task.refresh_from_db()
         assert str(task.crontab.timezone) == "America/New_York"
+
+    def test_changing_the_workspaces_time_zone_moves_its_schedules_through_the_outbox(
+        self, celery_eager, django_capture_on_commit_callbacks
+    ):
+        workflow = _workflow(tz="Europe/Paris")
+        schedule_sync(workflow=workflow)
+        with django_capture_on_commit_callbacks(execute=True):
+            workspace_update(workspace=workflow.workspace, actor=None, timezone_name="Asia/Tokyo")
+        task = PeriodicTask.objects.get(pk=Workflow.objects.get(pk=workflow.pk).schedule_task_id)
+        assert str(task.crontab.timezone) == "Asia/Tokyo"
 
     def test_pausing_removes_the_entry(self):
         workflow = _workflow()
