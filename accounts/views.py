@@ -75,6 +75,16 @@ def render_page(
     return render(request, template, {"can": can, "role": access.role, **(context or {})}, status=status)
 
 
+#: Longer search text is cut: nobody types more, and every character is a LIKE pattern's cost.
+SEARCH_MAX = 200
+
+
+def search_text(request: HttpRequest, param: str = "q") -> str:
+    """A list page's search box: trimmed, cut to SEARCH_MAX, without the NUL characters PostgreSQL
+    refuses in a query (typed or pasted, they would fail the page)."""
+    return request.GET.get(param, "").replace("\x00", "").strip()[:SEARCH_MAX]
+
+
 def paginate(request: HttpRequest, queryset, param: str = "page") -> Page:
     """A page of `queryset`, with previous_url/next_url that keep the rest of the query string."""
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get(param))

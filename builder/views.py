@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from accounts.roles import Perm
-from accounts.views import dashboard_view, paginate, render_page
+from accounts.views import dashboard_view, paginate, render_page, search_text
 from builder.selectors import dashboard as selectors
 from builder.theme import FONT_STACKS, theme_schema
 from core.csv import CsvResponse, cell_text, csv_safe
@@ -44,7 +44,7 @@ def _label(value: str) -> str:
 @dashboard_view(Perm.READ)
 @require_GET
 def site_list(request, access):
-    search = request.GET.get("q", "").strip()
+    search = search_text(request)
     sites = paginate(request, selectors.site_list(workspace=access.workspace, search=search))
     return render_page(request, access, "builder/sites.html", {"sites": sites, "search": search})
 
@@ -54,7 +54,7 @@ def site_list(request, access):
 def site_new(request, access):
     category = request.GET.get("category", "")
     industry = request.GET.get("industry", "")
-    search = request.GET.get("q", "").strip()
+    search = search_text(request)
     templates = list(selectors.template_list(category=category, industry=industry, search=search))
     for template in templates:
         template.thumbnail_url = static(template.thumbnail) if template.thumbnail else ""

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.roles import Perm
 from accounts.selectors import member_list
-from accounts.views import dashboard_view, paginate, render_page
+from accounts.views import dashboard_view, paginate, render_page, search_text
 from builder.components import REGISTRY as COMPONENT_TYPES
 from builder.models import Component
 from campaigns.models import Campaign, Sender, SenderStatus
@@ -121,7 +121,7 @@ def _trigger_label(definition) -> str:
 @dashboard_view(Perm.READ)
 @require_GET
 def workflow_list(request, access):
-    search = request.GET.get("q", "").strip()
+    search = search_text(request)
     status = request.GET.get("status", "")
     workflows = Workflow.objects.for_workspace(access.workspace)
     has_workflows = workflows.exists()
@@ -331,7 +331,7 @@ def execution_list(request, access):
     workflows = list(Workflow.objects.for_workspace(workspace).order_by("name", "id").only("id", "name"))
     executions = Execution.objects.for_workspace(workspace)
     has_executions = executions.exists()
-    filters = {"workflow": "", "status": "", "from": "", "to": "", "q": request.GET.get("q", "").strip()}
+    filters = {"workflow": "", "status": "", "from": "", "to": "", "q": search_text(request)}
     workflow_id = request.GET.get("workflow", "")
     if any(str(workflow.pk) == workflow_id for workflow in workflows):
         executions = executions.filter(workflow_id=int(workflow_id))

@@ -20,7 +20,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.roles import Perm
-from accounts.views import dashboard_view, paginate, require, run_action, submit
+from accounts.views import dashboard_view, paginate, require, run_action, search_text, submit
 from campaigns import selectors
 from campaigns.content import BLOCK_TYPES, content_clean, personalization_catalog
 from campaigns.forms import AUDIENCE_KEYS, AudienceForm, CampaignForm, JsonField, ScheduleForm, TestSendForm
@@ -75,7 +75,7 @@ def campaign_or_404(access, pk: int) -> Campaign:
 @dashboard_view(Perm.READ)
 @require_GET
 def campaign_list(request, access):
-    search = request.GET.get("q", "").strip()
+    search = search_text(request)
     status = request.GET.get("status", "")
     campaigns = Campaign.objects.for_workspace(access.workspace)
     has_campaigns = campaigns.exists()

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.roles import Perm
-from accounts.views import dashboard_view, paginate, render_page, require, run_action
+from accounts.views import dashboard_view, paginate, render_page, require, run_action, search_text
 from crm.models import Segment
 from crm.selectors.dashboard import form_choices
 from crm.selectors.segments import segment_count, segment_rule_catalog
@@ -38,7 +38,7 @@ def _count_or_none(segment: Segment) -> int | None:
 @dashboard_view(Perm.READ)
 @require_GET
 def segment_list(request, access):
-    search = request.GET.get("q", "").strip()
+    search = search_text(request)
     segments = Segment.objects.for_workspace(access.workspace).select_related("created_by").order_by("name", "id")
     if search:
         segments = segments.filter(Q(name__icontains=search) | Q(description__icontains=search))

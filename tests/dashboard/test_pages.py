@@ -122,3 +122,20 @@ def test_first_site_step_is_done_once_the_workspace_has_a_site(owner_web):
     assert step().done is False
     SiteFactory(workspace=owner_web.workspace)
     assert step().done is True
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "dashboard:sites",
+        "dashboard:sites-new",
+        "dashboard:contacts-segments",
+        "dashboard:campaigns",
+        "dashboard:workflows",
+    ],
+)
+def test_list_pages_take_any_search_text(owner_web, name):
+    # A NUL (which PostgreSQL refuses in a query) and text far past what anyone types.
+    for text in ("a\x00b", "x" * 5000):
+        response = owner_web.web.get(reverse(name), {"q": text})
+        assert response.status_code == 200, (name, text[:5])

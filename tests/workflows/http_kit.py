@@ -82,7 +82,7 @@ class LocalServer:
                         self.send_header(name, value)
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
-                    size = -(-len(payload) // reply.pieces)
+                    size = max(1, -(-len(payload) // reply.pieces))  # an empty body is one empty write
                     for start in range(0, len(payload), size):
                         if reply.pieces > 1:
                             time.sleep(reply.delay)
